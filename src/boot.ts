@@ -1,0 +1,51 @@
+/**
+ * Opening what the server and the CLI share: the database (migrated), the store, and on demand the key manager.
+ */
+import type { Config } from './config.js';
+import { KeyEncryption } from './keys/encryption.js';
+import { KeyManager } from './keys/key-manager.js';
+import type { ScheduleSettings } from './keys/schedule.js';
+import { resolveKeySecrets } from './keys/secret-file.js';
+import type { Clock } from './lib/clock.js';
+import type { Logger } from './lib/log.js';
+import { createDatabase, migrate, type Database } from './storage/database.js';
+import { Store } from './storage/store.js';
+
+export interface Runtime {
+  db: Database;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(config: Config): Promise<Runtime> {
+  const db = createDatabase(config.database);
+  try {
+    await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return { db, store: new Store(db), close: () => db.destroy() };
+}
+
+export function scheduleSettings(config: Config): ScheduleSettings {
+  return {
+    alg: config.signingAlg,
+    rotationIntervalSeconds: config.keyRotationIntervalSeconds,
+    jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
+    clockLeewaySeconds: config.clockLeewaySeconds,
+    accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+  };
+}
+
+/**
+ * The key manager with its ring loaded. Every stored private key is decrypted first, so a wrong secret stops
+ * here, before anything is written.
+ */
+export async function openKeys(config: Config, store: Store, clock: Clock, log: Logger): Promise<KeyManager> {
+  const hasKeys = (await store.signingKeys.list()).length > 0;
+  const encryption = new KeyEncryption(resolveKeySecrets(config, hasKeys));
+  const keys = new KeyManager(store, encryption, scheduleSettings(config), clock, log);
+  await keys.reload();
+  return keys;
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/**
+ * `gatehouse <noun> <verb> [options]`: administration on the database directly, whether or not the server runs.
+ * Exit 0 on success, 1 when the operation is refused, 2 on bad usage. Errors are one line on stderr.
+ */
+import { openRuntime } from '../boot.js';
+import { ConfigError, loadConfig } from '../config.js';
+import { InvalidInput, OperationRefused } from '../errors.js';
+import { KeySecretError } from '../keys/encryption.js';
+import { systemClock } from '../lib/clock.js';
+import { createLogger } from '../lib/log.js';
+import { clientCommands } from './clients.js';
+import type { Command } from './context.js';
+import { UsageError } from './io.js';
+import { keyCommands } from './keys.js';
+import { sessionCommands } from './sessions.js';
+import { userCommands } from './users.js';
+
+const nouns: Record<string, Record<string, Command>> = {
+  clients: clientCommands,
+  users: userCommands,
+  sessions: sessionCommands,
+  keys: keyCommands,
+};
+
+const USAGE = `usage: gatehouse <command> [--json]
+  clients create --id ID [--secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
+  clients list | clients disable ID
+  users create --username U (--password P | --password-stdin)
+  users set-password U (--password P | --password-stdin) | users disable U | users enable U
+  sessions list [--user U] | sessions revoke SID | sessions revoke --user U
+  keys list | keys rotate [--now] | keys revoke KID | keys reencrypt`;
+
+async function run(argv: string[]): Promise<void> {
+  const [noun, verb, ...args] = argv;
+  if (noun === undefined || noun === '--help' || noun === 'help') {
+    process.stdout.write(USAGE + '\n');
+    if (noun === undefined) process.exitCode = 2;
+    return;
+  }
+  const command = nouns[noun]?.[verb ?? ''];
+  if (!command) throw new UsageError(`unknown command: ${[noun, verb].filter(Boolean).join(' ')} (gatehouse --help lists them)`);
+  const config = loadConfig(process.env);
+  const runtime = await openRuntime(config);
+  try {
+    // CLI logs (key steps) go to stderr, so that stdout holds only the result.
+    await command({ config, store: runtime.store, clock: systemClock, log: createLogger() }, args);
+  } finally {
+    await runtime.close();
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof OperationRefused || error instanceof ConfigError || error instanceof KeySecretError) {
+    process.stderr.write(`gatehouse: ${message}\n`);
+    process.exitCode = 1;
+  } else if (error instanceof InvalidInput) {
+    process.stderr.write(`gatehouse: ${message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`gatehouse: unexpected error: ${error instanceof Error ? error.name : 'error'}: ${message}\n`);
+    process.exitCode = 1;
+  }
+});

@@ -1,0 +1,85 @@
+/** Registering and disabling clients: what `gatehouse clients …` does, with its validation. */
+import { InvalidInput, OperationRefused } from '../errors.js';
+import { GRANT_TYPES } from '../grants/index.js';
+import { randomToken, sha256Hex } from '../lib/crypto.js';
+import { parseScope } from '../lib/scope.js';
+import type { ClientRecord } from '../storage/clients.js';
+import type { Store } from '../storage/store.js';
+
+export interface NewClient {
+  id: string;
+  /** At least 32 characters; generated (256 bits) when absent. */
+  secret?: string;
+  grantTypes?: readonly string[];
+  scope?: string;
+  audiences?: readonly string[];
+  introspect?: boolean;
+}
+
+export interface RegisteredClient {
+  record: ClientRecord;
+  /** Shown once: only its hash is stored. */
+  secret: string;
+}
+
+const CLIENT_ID = /^[\x21-\x7E]{1,128}$/;
+
+export function assertAbsoluteUri(value: string, what: string): void {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidInput(`${what} must be an absolute URI: ${value}`);
+  }
+  // RFC 8707 §2: "MUST NOT include a fragment component".
+  if (url.hash !== '' || value.includes('#') || /\s/.test(value)) throw new InvalidInput(`${what} must not have a fragment or spaces: ${value}`);
+}
+
+export async function registerClient(store: Store, input: NewClient, now: number): Promise<RegisteredClient> {
+  if (!CLIENT_ID.test(input.id)) throw new InvalidInput('client id must be 1-128 printable ASCII characters without spaces');
+  if (input.secret !== undefined && input.secret.length < 32) throw new InvalidInput('client secret must have at least 32 characters');
+  const grantTypes = [...new Set(input.grantTypes ?? [])];
+  for (const grant of grantTypes) {
+    if (!GRANT_TYPES.includes(grant)) throw new InvalidInput(`unknown grant type ${grant}; use ${GRANT_TYPES.join(', ')}`);
+  }
+  const scope = parseScope(input.scope ?? '');
+  if (scope === null) throw new InvalidInput('scopes must be space-separated tokens of printable ASCII without " or \\');
+  const audiences = [...new Set(input.audiences ?? [])];
+  audiences.forEach((audience) => assertAbsoluteUri(audience, 'audience'));
+  // RFC 9068 §5: a client's id must never equal a user's `sub`, or its tokens could pass for that user's.
+  if (await store.users.findById(input.id)) throw new OperationRefused(`client id ${input.id} equals a user's subject identifier`);
+
+  const secret = input.secret ?? randomToken(32);
+  const record: ClientRecord = {
+    id: input.id,
+    secretHash: sha256Hex(secret),
+    grantTypes,
+    scope,
+    audiences,
+    introspect: input.introspect ?? false,
+    createdAt: now,
+    disabledAt: null,
+  };
+  if (!(await store.clients.insert(record))) throw new OperationRefused(`client ${input.id} already exists`);
+  return { record, secret };
+}
+
+/** Disables a client: it can no longer authenticate, its tokens turn inactive and its sessions end. */
+export async function disableClient(store: Store, id: string, now: number): Promise<void> {
+  await store.transaction(async (tx) => {
+    if (!(await tx.clients.disable(id, now))) throw new OperationRefused(`no client ${id}`);
+    await tx.sessions.endAll({ clientId: id }, now, 'client_disabled');
+  });
+}
+
+export function clientJson(client: ClientRecord, secret?: string) {
+  return {
+    client_id: client.id,
+    ...(secret === undefined ? {} : { client_secret: secret }),
+    grant_types: client.grantTypes,
+    scope: client.scope.join(' '),
+    audience: client.audiences,
+    introspect: client.introspect,
+    ...(secret === undefined ? { created_at: client.createdAt, disabled: client.disabledAt !== null } : {}),
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * Configuration from the environment, parsed and validated once at start. Every bad value is reported as a
+ * ConfigError naming its variable; main.ts and the CLI print that one line and stop.
+ */
+import { isIP } from 'node:net';
+
+export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+export type DatabaseConfig = { client: 'sqlite'; filename: string } | { client: 'postgres'; connectionString: string };
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** Set when GATEHOUSE_ISSUER is given; otherwise derived from the listening port (see resolveIssuer). */
+  readonly issuer: string | undefined;
+  readonly database: DatabaseConfig;
+  readonly accessTokenTtlSeconds: number;
+  readonly refreshTokenTtlSeconds: number;
+  readonly sessionMaxAgeSeconds: number;
+  readonly refreshGraceSeconds: number;
+  readonly signingAlg: SigningAlg;
+  /** Secrets that encrypt private keys at rest; the first encrypts. Undefined = use the generated key file. */
+  readonly keySecrets: readonly string[] | undefined;
+  readonly keysDir: string;
+  readonly argon2MemoryKib: number;
+  readonly argon2Iterations: number;
+  readonly keyRotationIntervalSeconds: number;
+  readonly jwksMaxAgeSeconds: number;
+  readonly clockLeewaySeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    problem: string,
+  ) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function readInteger(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (isIP(host) === 4) return host.startsWith('127.');
+  return host === '::1';
+}
+
+/**
+ * The issuer identifier (RFC 8414 §2): an https URL without query or fragment. Plain http is accepted only
+ * for loopback hosts, so a development issuer works without TLS and a deployed one cannot lack it.
+ */
+export function validateIssuer(value: string, variable = 'GATEHOUSE_ISSUER'): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(variable, `must be an absolute URL, got ${JSON.stringify(value)}`);
+  }
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#')) {
+    throw new ConfigError(variable, 'must not have a query or fragment (RFC 8414 §2)');
+  }
+  if (url.username !== '' || url.password !== '') throw new ConfigError(variable, 'must not carry credentials');
+  if (url.protocol === 'http:') {
+    if (!isLoopbackHost(url.hostname)) {
+      throw new ConfigError(variable, `must use https unless the host is loopback, got ${JSON.stringify(value)}`);
+    }
+  } else if (url.protocol !== 'https:') {
+    throw new ConfigError(variable, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  if (value.endsWith('/')) throw new ConfigError(variable, 'must not end with a slash');
+  return value;
+}
+
+export function parseDatabaseUrl(value: string): DatabaseConfig {
+  if (value === 'sqlite::memory:') return { client: 'sqlite', filename: ':memory:' };
+  if (value.startsWith('sqlite:')) {
+    const filename = value.slice('sqlite:'.length);
+    if (filename === '') throw new ConfigError('DATABASE_URL', 'sqlite: needs a path, as in sqlite:data/gatehouse.sqlite');
+    return { client: 'sqlite', filename };
+  }
+  if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
+    return { client: 'postgres', connectionString: value };
+  }
+  throw new ConfigError('DATABASE_URL', `must start with sqlite: or postgres://, got ${JSON.stringify(value.split(':')[0])}`);
+}
+
+function parseKeySecrets(raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const secrets = raw.split(',').map((secret) => secret.trim());
+  secrets.forEach((secret, index) => {
+    if (secret.length < 32) {
+      throw new ConfigError('GATEHOUSE_KEY_SECRETS', `secret #${index + 1} is shorter than 32 characters`);
+    }
+  });
+  return secrets;
+}
+
+const DAY = 86_400;
+const YEAR = 365 * DAY;
+
+export function loadConfig(env: Env): Config {
+  const port = readInteger(env, 'PORT', 4000, 0, 65_535);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const issuer = env.GATEHOUSE_ISSUER?.trim() ? validateIssuer(env.GATEHOUSE_ISSUER.trim()) : undefined;
+  const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || 'sqlite:data/gatehouse.sqlite');
+
+  const accessTokenTtlSeconds = readInteger(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 300, 1, 3600);
+  const sessionMaxAgeSeconds = readInteger(env, 'GATEHOUSE_SESSION_MAX_AGE', 30 * DAY, 1, 10 * YEAR);
+  const refreshTokenTtlSeconds = readInteger(env, 'GATEHOUSE_REFRESH_TOKEN_TTL', 14 * DAY, 1, 10 * YEAR);
+  const refreshGraceSeconds = readInteger(env, 'GATEHOUSE_REFRESH_GRACE_SECONDS', 0, 0, 300);
+
+  const alg = env.GATEHOUSE_SIGNING_ALG?.trim() || 'ES256';
+  if (!(SIGNING_ALGS as readonly string[]).includes(alg)) {
+    throw new ConfigError('GATEHOUSE_SIGNING_ALG', `must be one of ${SIGNING_ALGS.join(', ')}, got ${JSON.stringify(alg)}`);
+  }
+
+  const keyRotationIntervalSeconds = readInteger(env, 'GATEHOUSE_KEY_ROTATION_INTERVAL', 7 * DAY, 1, 10 * YEAR);
+  const jwksMaxAgeSeconds = readInteger(env, 'GATEHOUSE_JWKS_MAX_AGE', 600, 0, DAY);
+  const clockLeewaySeconds = readInteger(env, 'GATEHOUSE_CLOCK_LEEWAY', 30, 0, 600);
+
+  return Object.freeze({
+    port,
+    host,
+    issuer,
+    database,
+    accessTokenTtlSeconds,
+    refreshTokenTtlSeconds,
+    sessionMaxAgeSeconds,
+    refreshGraceSeconds,
+    signingAlg: alg as SigningAlg,
+    keySecrets: parseKeySecrets(env.GATEHOUSE_KEY_SECRETS),
+    keysDir: env.GATEHOUSE_KEYS_DIR?.trim() || 'keys',
+    argon2MemoryKib: readInteger(env, 'GATEHOUSE_ARGON2_MEMORY_KIB', 19_456, 8, 4 * 1024 * 1024),
+    argon2Iterations: readInteger(env, 'GATEHOUSE_ARGON2_ITERATIONS', 2, 1, 100),
+    keyRotationIntervalSeconds,
+    jwksMaxAgeSeconds,
+    clockLeewaySeconds,
+  });
+}
+
+/** The issuer when GATEHOUSE_ISSUER is unset: http://localhost:<the port actually bound>. */
+export function resolveIssuer(config: Config, boundPort: number): string {
+  return config.issuer ?? `http://localhost:${boundPort}`;
+}

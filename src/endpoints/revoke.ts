@@ -1,0 +1,44 @@
+/**
+ * POST /revoke (RFC 7009). A refresh token ends its whole session (logout); an access token is revoked alone.
+ * Unknown and already invalid tokens answer 200 (RFC 7009 §2.2); another client's token is refused and left
+ * untouched (§2.1).
+ */
+import type { Context } from 'koa';
+import type { Deps } from '../deps.js';
+import { invalidRequest, unauthorizedClient } from '../errors.js';
+import { authenticateClient } from '../http/client-auth.js';
+import { readForm } from '../http/form.js';
+import { looksLikeJwt, verifyAccessToken } from '../tokens/access-token.js';
+import { hashRefreshToken } from '../tokens/refresh-token.js';
+
+const NOT_YOURS = 'The token was not issued to this client';
+
+export function revocationEndpoint(deps: Deps) {
+  return async function revoke(ctx: Context): Promise<void> {
+    const params = await readForm(ctx);
+    const client = await authenticateClient(ctx, params, deps.store);
+    const token = params.get('token');
+    if (token === undefined) throw invalidRequest('token is required');
+    const now = deps.clock.now();
+
+    // token_type_hint is only a hint; an invalid value "is ignored" (RFC 7009 §2.2).
+    if (looksLikeJwt(token)) {
+      const claims = await verifyAccessToken(deps.keys.ring, token, deps.issuer, now);
+      if (claims) {
+        if (claims.client_id !== client.id) throw unauthorizedClient(NOT_YOURS);
+        await deps.store.revocations.revokeAccessToken(claims.jti, claims.exp, now);
+      }
+    } else {
+      const stored = await deps.store.refreshTokens.find(hashRefreshToken(token));
+      const session = stored && (await deps.store.sessions.find(stored.sessionId));
+      if (session) {
+        if (session.clientId !== client.id) throw unauthorizedClient(NOT_YOURS);
+        // RFC 7009 §2.1: revoking a refresh token "SHOULD also invalidate all access tokens based on the same
+        // authorization grant": ending the session does exactly that.
+        if (await deps.store.sessions.end(session.id, now, 'revoked')) deps.log.info('session ended', { sid: session.id, by: 'revocation' });
+      }
+    }
+    ctx.status = 200;
+    ctx.body = '';
+  };
+}

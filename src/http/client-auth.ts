@@ -1,0 +1,68 @@
+/**
+ * Client authentication at /token, /introspect and /revoke (RFC 6749 §2.3.1): client_secret_basic, with id and
+ * secret form-urlencoded before base64, or client_secret_post. Exactly one method per request (RFC 6749 §2.3).
+ */
+import type { Context } from 'koa';
+import { invalidClient, invalidRequest } from '../errors.js';
+import { hexDigestsEqual, sha256Hex } from '../lib/crypto.js';
+import { decodeFormString, FormDecodeError } from '../lib/form-urlencoded.js';
+import type { ClientRecord } from '../storage/clients.js';
+import type { Store } from '../storage/store.js';
+import type { FormParams } from './form.js';
+
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+export interface ClientCredentials {
+  clientId: string;
+  secret: string;
+  method: ClientAuthMethod;
+}
+
+/** Compared against when the client does not exist, so both paths do the same work. */
+const NO_CLIENT_HASH = sha256Hex('gatehouse: no such client');
+
+/** Parses `Authorization: Basic …`; returns undefined when the header is absent. */
+export function parseBasicCredentials(header: string | undefined): { clientId: string; secret: string } | undefined {
+  if (header === undefined || header === '') return undefined;
+  const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
+  if (!match) throw invalidClient('malformed or non-Basic Authorization header');
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon === -1) throw invalidClient('Basic credentials without a colon');
+  try {
+    return { clientId: decodeFormString(decoded.slice(0, colon)), secret: decodeFormString(decoded.slice(colon + 1)) };
+  } catch (error) {
+    if (error instanceof FormDecodeError) throw invalidClient('Basic credentials are not form-urlencoded');
+    throw error;
+  }
+}
+
+export function readClientCredentials(ctx: Context, form: FormParams): ClientCredentials {
+  const basic = parseBasicCredentials(ctx.get('authorization'));
+  const postId = form.get('client_id');
+  const postSecret = form.get('client_secret');
+  if (basic) {
+    // RFC 6749 §2.3: "MUST NOT use more than one authentication method in each request".
+    if (postSecret !== undefined) throw invalidRequest('Use one client authentication method, not Basic and client_secret together');
+    if (postId !== undefined && postId !== basic.clientId) throw invalidRequest('client_id in the body differs from the Basic credentials');
+    return { ...basic, method: 'client_secret_basic' };
+  }
+  if (postId !== undefined && postSecret !== undefined) return { clientId: postId, secret: postSecret, method: 'client_secret_post' };
+  throw invalidClient('no client credentials');
+}
+
+/**
+ * Authenticates the client of a request. Unknown client, wrong secret and disabled client give one identical
+ * answer. Secrets are 256-bit random values, so a fast hash compared in constant time is enough: no slow hash
+ * belongs on the introspection path.
+ */
+export async function authenticateClient(ctx: Context, form: FormParams, store: Store): Promise<ClientRecord> {
+  const credentials = readClientCredentials(ctx, form);
+  const client = credentials.clientId.length <= 128 ? await store.clients.find(credentials.clientId) : undefined;
+  const presented = sha256Hex(credentials.secret);
+  const matches = hexDigestsEqual(presented, client?.secretHash ?? NO_CLIENT_HASH);
+  if (!client || !matches || client.secretHash === null || client.disabledAt !== null) {
+    throw invalidClient(client ? 'wrong secret or disabled client' : 'unknown client');
+  }
+  return client;
+}

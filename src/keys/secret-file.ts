@@ -1,0 +1,41 @@
+/**
+ * Where the key-encryption secrets come from: GATEHOUSE_KEY_SECRETS, or for the embedded default a secret
+ * generated once into <keys dir>/key-secret (0600). A missing file next to existing keys is an error, never a
+ * reason to make a new secret: that would orphan every stored key.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, type Config } from '../config.js';
+import { randomToken } from '../lib/crypto.js';
+
+export const SECRET_FILE_NAME = 'key-secret';
+
+export function resolveKeySecrets(config: Config, databaseHasKeys: boolean): string[] {
+  if (config.keySecrets) return [...config.keySecrets];
+  const file = join(config.keysDir, SECRET_FILE_NAME);
+  const existing = readSecretFile(file);
+  if (existing !== undefined) return [existing];
+  if (databaseHasKeys) {
+    throw new ConfigError('GATEHOUSE_KEY_SECRETS', `the database holds signing keys but ${file} is missing; set GATEHOUSE_KEY_SECRETS to the secret that encrypted them`);
+  }
+  mkdirSync(config.keysDir, { recursive: true, mode: 0o700 });
+  try {
+    writeFileSync(file, randomToken(32) + '\n', { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    // Another process created it first (two instances starting together): use theirs.
+    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+  }
+  return [readSecretFile(file)!];
+}
+
+function readSecretFile(file: string): string | undefined {
+  let content: string;
+  try {
+    content = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (content.length < 32) throw new ConfigError('GATEHOUSE_KEY_SECRETS', `${file} holds a secret shorter than 32 characters`);
+  return content;
+}

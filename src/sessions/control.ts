@@ -1,0 +1,38 @@
+/**
+ * Ending sessions from outside a client: the admin API and the CLI both come here. An ended session's access
+ * tokens are inactive at the next introspection and its refresh token is refused with invalid_grant.
+ */
+import type { SessionEndReason, SessionListing } from '../storage/sessions.js';
+import type { Store } from '../storage/store.js';
+
+/** The JSON form of a session, shared by `sessions list --json` and GET /admin/users/{u}/sessions. */
+export function sessionJson(session: SessionListing) {
+  return {
+    sid: session.sid,
+    username: session.username,
+    client_id: session.clientId,
+    created_at: session.createdAt,
+    expires_at: session.expiresAt,
+  };
+}
+
+/** Live sessions, of one user when `username` is given; undefined when that user does not exist. */
+export async function listSessions(store: Store, now: number, username?: string): Promise<SessionListing[] | undefined> {
+  if (username === undefined) return store.sessions.listLive(now);
+  const user = await store.users.findByUsername(username);
+  return user && store.sessions.listLive(now, { userId: user.id });
+}
+
+/** 'not-found' when no session ever had this id; ending an ended session is not an error. */
+export async function endSession(store: Store, sid: string, now: number, reason: SessionEndReason = 'admin'): Promise<'ended' | 'not-found'> {
+  const session = await store.sessions.find(sid);
+  if (!session) return 'not-found';
+  await store.sessions.end(sid, now, reason);
+  return 'ended';
+}
+
+/** How many sessions were ended; undefined when the user does not exist. */
+export async function endUserSessions(store: Store, username: string, now: number, reason: SessionEndReason = 'admin'): Promise<number | undefined> {
+  const user = await store.users.findByUsername(username);
+  return user && store.sessions.endAll({ userId: user.id }, now, reason);
+}

@@ -1,0 +1,85 @@
+import type { Knex } from 'knex';
+import { isUniqueViolation } from './database.js';
+
+export interface ClientRecord {
+  id: string;
+  /** SHA-256 hex of the secret; null for a client that has none. */
+  secretHash: string | null;
+  grantTypes: string[];
+  scope: string[];
+  audiences: string[];
+  introspect: boolean;
+  createdAt: number;
+  disabledAt: number | null;
+}
+
+interface ClientRow {
+  id: string;
+  secret_hash: string | null;
+  grant_types: string;
+  scope: string;
+  audiences: string;
+  introspect: number | boolean;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+const words = (value: string): string[] => (value === '' ? [] : value.split(' '));
+
+function fromRow(row: ClientRow): ClientRecord {
+  return {
+    id: row.id,
+    secretHash: row.secret_hash,
+    grantTypes: words(row.grant_types),
+    scope: words(row.scope),
+    audiences: words(row.audiences),
+    introspect: Boolean(row.introspect),
+    createdAt: Number(row.created_at),
+    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+  };
+}
+
+export class ClientStore {
+  constructor(private readonly db: Knex) {}
+
+  async find(id: string): Promise<ClientRecord | undefined> {
+    const row = await this.db<ClientRow>('clients').where({ id }).first();
+    return row && fromRow(row);
+  }
+
+  async list(): Promise<ClientRecord[]> {
+    const rows = await this.db<ClientRow>('clients').orderBy('created_at').orderBy('id');
+    return rows.map(fromRow);
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.db('clients').count<{ n: number | string }[]>({ n: '*' });
+    return Number(row?.n ?? 0);
+  }
+
+  /** Inserts; returns false when the id is taken. */
+  async insert(client: ClientRecord): Promise<boolean> {
+    try {
+      await this.db('clients').insert({
+        id: client.id,
+        secret_hash: client.secretHash,
+        grant_types: client.grantTypes.join(' '),
+        scope: client.scope.join(' '),
+        audiences: client.audiences.join(' '),
+        introspect: client.introspect,
+        created_at: client.createdAt,
+        disabled_at: client.disabledAt,
+      });
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  async disable(id: string, now: number): Promise<boolean> {
+    const updated = await this.db('clients').where({ id }).update({ disabled_at: this.db.raw('COALESCE(disabled_at, ?)', [now]) });
+    return updated > 0;
+  }
+}
+

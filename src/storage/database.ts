@@ -1,0 +1,73 @@
+/**
+ * The one place that knows which database is behind knex. Everything else speaks knex's query builder.
+ */
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import knexFactory, { type Knex } from 'knex';
+import type { DatabaseConfig } from '../config.js';
+import { migrationSource } from './migrations/index.js';
+
+export type Database = Knex;
+
+export function createDatabase(config: DatabaseConfig): Database {
+  if (config.client === 'sqlite') return createSqlite(config.filename);
+  throw new Error('PostgreSQL support is not built yet: use DATABASE_URL=sqlite:<path>');
+}
+
+function createSqlite(filename: string): Database {
+  if (filename !== ':memory:') {
+    mkdirSync(dirname(filename), { recursive: true });
+    // Create the file ourselves so it is 0600 from its first byte: it holds password hashes and sessions.
+    closeSync(openSync(filename, 'a', 0o600));
+  }
+  return knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename },
+    useNullAsDefault: true,
+    // better-sqlite3 is synchronous: one connection serialises every statement of this process, and
+    // transactions cannot interleave. Several processes on one file are serialised by SQLite's own lock.
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(connection: { pragma(sql: string): unknown }, done: (error: Error | null, connection: unknown) => void) {
+        try {
+          // WAL: readers never block the writer, and a crash of the process loses no committed transaction.
+          connection.pragma('journal_mode = WAL');
+          connection.pragma('synchronous = NORMAL');
+          connection.pragma('foreign_keys = ON');
+          connection.pragma('busy_timeout = 5000');
+          done(null, connection);
+        } catch (error) {
+          done(error as Error, connection);
+        }
+      },
+    },
+  });
+}
+
+export async function migrate(db: Database): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}
+
+const UNAVAILABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|PROTOCOL|NOLFS)/;
+const UNAVAILABLE_NODE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * True for faults of the database rather than of the request: the server answers them with 503
+ * temporarily_unavailable, because the same request can succeed once the database is back.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'KnexTimeoutError') return true;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string') return false;
+  if (UNAVAILABLE_SQLITE.test(code) || UNAVAILABLE_NODE.has(code)) return true;
+  // PostgreSQL SQLSTATE classes 08 (connection exception), 53 (insufficient resources), 57P (operator intervention).
+  return /^(08|53|57P)/.test(code);
+}
+
+/** A primary-key or unique-index conflict: the caller tried to create something that exists. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}

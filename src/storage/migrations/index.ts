@@ -1,0 +1,19 @@
+import type { Knex } from 'knex';
+import * as initial from './001_initial.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations are listed here, in order, rather than discovered on disk: the same list works from src/ under tsx
+ * and from the compiled dist/, on SQLite and PostgreSQL alike. Add a file and one line.
+ */
+const migrations: ReadonlyArray<readonly [string, Migration]> = [['001_initial', initial]];
+
+export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
+  getMigrations: async () => [...migrations],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

@@ -1,0 +1,57 @@
+import type { Knex } from 'knex';
+
+/**
+ * Everything that can end an access token before its exp, read in one indexed query: the issuing client, the
+ * session and its user (absent for client_credentials tokens), and a per-token revocation.
+ */
+export interface AccessTokenState {
+  clientDisabled: boolean;
+  session: { endedAt: number | null; expiresAt: number; userDisabled: boolean; username: string } | null;
+  revoked: boolean;
+}
+
+interface StateRow {
+  client_disabled_at: number | null;
+  session_id: string | null;
+  session_ended_at: number | null;
+  session_expires_at: number | null;
+  user_disabled_at: number | null;
+  username: string | null;
+  revoked_jti: string | null;
+}
+
+export class TokenStateStore {
+  constructor(private readonly db: Knex) {}
+
+  /** Returns undefined when the client does not exist. `sid` null = a token without a session. */
+  async accessTokenState(clientId: string, sid: string | null, jti: string): Promise<AccessTokenState | undefined> {
+    const row: StateRow | undefined = await this.db('clients as c')
+      .leftJoin('sessions as s', (join) => join.on('s.id', '=', this.db.raw('?', [sid ?? ''])))
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .leftJoin('revoked_access_tokens as r', (join) => join.on('r.jti', '=', this.db.raw('?', [jti])))
+      .where('c.id', clientId)
+      .first(
+        'c.disabled_at as client_disabled_at',
+        's.id as session_id',
+        's.ended_at as session_ended_at',
+        's.expires_at as session_expires_at',
+        'u.disabled_at as user_disabled_at',
+        'u.username as username',
+        'r.jti as revoked_jti',
+      );
+    if (!row) return undefined;
+    return {
+      clientDisabled: row.client_disabled_at !== null,
+      session:
+        row.session_id === null
+          ? null
+          : {
+              endedAt: row.session_ended_at === null ? null : Number(row.session_ended_at),
+              expiresAt: Number(row.session_expires_at),
+              userDisabled: row.user_disabled_at !== null,
+              username: row.username ?? '',
+            },
+      revoked: row.revoked_jti !== null,
+    };
+  }
+}

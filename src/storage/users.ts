@@ -1,0 +1,83 @@
+import type { Knex } from 'knex';
+import { isUniqueViolation } from './database.js';
+
+export interface UserRecord {
+  /** The stable `sub`. */
+  id: string;
+  username: string;
+  passwordHash: string;
+  createdAt: number;
+  disabledAt: number | null;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  username_key: string;
+  password_hash: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+/**
+ * The lookup key of a username: NFKC folds compatibility forms (full-width letters, ligatures) and lower case
+ * makes "Alice" and "alice" one account, so look-alike registrations cannot impersonate each other.
+ */
+export function usernameKey(username: string): string {
+  return username.normalize('NFKC').toLowerCase();
+}
+
+function fromRow(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    passwordHash: row.password_hash,
+    createdAt: Number(row.created_at),
+    disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+  };
+}
+
+export class UserStore {
+  constructor(private readonly db: Knex) {}
+
+  async findById(id: string): Promise<UserRecord | undefined> {
+    const row = await this.db<UserRow>('users').where({ id }).first();
+    return row && fromRow(row);
+  }
+
+  async findByUsername(username: string): Promise<UserRecord | undefined> {
+    const row = await this.db<UserRow>('users').where({ username_key: usernameKey(username) }).first();
+    return row && fromRow(row);
+  }
+
+  /** Inserts; returns false when the username is taken. */
+  async insert(user: UserRecord): Promise<boolean> {
+    try {
+      await this.db('users').insert({
+        id: user.id,
+        username: user.username,
+        username_key: usernameKey(user.username),
+        password_hash: user.passwordHash,
+        created_at: user.createdAt,
+        disabled_at: user.disabledAt,
+      });
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.db('users').where({ id }).update({ password_hash: passwordHash });
+  }
+
+  /** Compare-and-set, for an opportunistic re-hash at login: a concurrent password change wins. */
+  async replacePasswordHash(id: string, expected: string, passwordHash: string): Promise<void> {
+    await this.db('users').where({ id, password_hash: expected }).update({ password_hash: passwordHash });
+  }
+
+  async setDisabled(id: string, disabledAt: number | null): Promise<void> {
+    await this.db('users').where({ id }).update({ disabled_at: disabledAt });
+  }
+}

@@ -1,0 +1,63 @@
+/** User accounts: what `gatehouse users …` does. Changing a password or disabling a user ends their sessions. */
+import { InvalidInput, OperationRefused } from '../errors.js';
+import { uuidv4 } from '../lib/ids.js';
+import type { PasswordHasher } from '../passwords/argon2.js';
+import type { Store } from '../storage/store.js';
+import type { UserRecord } from '../storage/users.js';
+
+const MIN_PASSWORD = 8; // NIST SP 800-63B §3.1.1.2
+const MAX_PASSWORD = 1024; // bounds the work one login can cause
+
+function assertPassword(password: string): void {
+  if (password.length < MIN_PASSWORD) throw new InvalidInput(`password must have at least ${MIN_PASSWORD} characters`);
+  if (password.length > MAX_PASSWORD) throw new InvalidInput(`password must have at most ${MAX_PASSWORD} characters`);
+}
+
+/** Usernames are kept NFKC-normalised; control characters and surrounding spaces are refused. */
+function normaliseUsername(username: string): string {
+  const normalised = username.normalize('NFKC');
+  if (normalised.length === 0 || normalised.length > 256 || normalised.trim() !== normalised || /\p{C}/u.test(normalised)) {
+    throw new InvalidInput('username must be 1-256 characters without control characters or surrounding spaces');
+  }
+  return normalised;
+}
+
+export async function createUser(store: Store, passwords: PasswordHasher, username: string, password: string, now: number): Promise<UserRecord> {
+  const name = normaliseUsername(username);
+  assertPassword(password);
+  const user: UserRecord = { id: uuidv4(), username: name, passwordHash: await passwords.hash(password), createdAt: now, disabledAt: null };
+  if (await store.clients.find(user.id)) throw new OperationRefused('generated subject collides with a client id; try again');
+  if (!(await store.users.insert(user))) throw new OperationRefused(`user ${name} already exists`);
+  return user;
+}
+
+async function requireUser(store: Store, username: string): Promise<UserRecord> {
+  const user = await store.users.findByUsername(username);
+  if (!user) throw new OperationRefused(`no user ${username}`);
+  return user;
+}
+
+/** Sets a new password and ends every session of the user: whoever knew the old one is logged out. */
+export async function setPassword(store: Store, passwords: PasswordHasher, username: string, password: string, now: number): Promise<number> {
+  assertPassword(password);
+  const user = await requireUser(store, username);
+  const hash = await passwords.hash(password);
+  return store.transaction(async (tx) => {
+    await tx.users.setPasswordHash(user.id, hash);
+    return tx.sessions.endAll({ userId: user.id }, now, 'password_changed');
+  });
+}
+
+/** Disables the user: no login, and every session ends. Returns how many sessions ended. */
+export async function disableUser(store: Store, username: string, now: number): Promise<number> {
+  const user = await requireUser(store, username);
+  return store.transaction(async (tx) => {
+    await tx.users.setDisabled(user.id, user.disabledAt ?? now);
+    return tx.sessions.endAll({ userId: user.id }, now, 'user_disabled');
+  });
+}
+
+export async function enableUser(store: Store, username: string): Promise<void> {
+  const user = await requireUser(store, username);
+  await store.users.setDisabled(user.id, null);
+}
