@@ -1,0 +1,95 @@
+/**
+ * A real issuer for black-box tests: the app from createApp on a free port, over a fresh SQLite file in a temp
+ * folder, with an injected clock. Clients and users are seeded through the same functions the CLI calls.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp } from '../../src/app.js';
+import { openKeys, openRuntime, type Runtime } from '../../src/boot.js';
+import { registerClient, type NewClient } from '../../src/clients/register.js';
+import { loadConfig, resolveIssuer, type Config } from '../../src/config.js';
+import type { Deps } from '../../src/deps.js';
+import type { KeyManager } from '../../src/keys/key-manager.js';
+import { ManualClock } from '../../src/lib/clock.js';
+import { createLogger } from '../../src/lib/log.js';
+import { PasswordHasher } from '../../src/passwords/argon2.js';
+import type { Store } from '../../src/storage/store.js';
+import { createUser } from '../../src/users/accounts.js';
+
+/** Cheap Argon2 parameters for tests: the parameters change the cost, not the code path. */
+export const TEST_ENV = { GATEHOUSE_ARGON2_MEMORY_KIB: '64', GATEHOUSE_ARGON2_ITERATIONS: '1' };
+
+export interface Issuer {
+  /** Base URL to send requests to (127.0.0.1 and the bound port). */
+  url: string;
+  /** The issuer identifier, http://localhost:<port> unless GATEHOUSE_ISSUER is set. */
+  issuer: string;
+  clock: ManualClock;
+  config: Config;
+  store: Store;
+  keys: KeyManager;
+  deps: Deps;
+  /** Every log line the issuer wrote. */
+  logs: string[];
+  dir: string;
+  createClient(client: NewClient): Promise<{ id: string; secret: string }>;
+  createUser(username: string, password: string): Promise<{ id: string; username: string }>;
+  close(): Promise<void>;
+}
+
+export function tempDir(prefix = 'gatehouse-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function startIssuer(options: { env?: Record<string, string>; clock?: ManualClock; dir?: string } = {}): Promise<Issuer> {
+  const dir = options.dir ?? tempDir();
+  const config = loadConfig({
+    DATABASE_URL: `sqlite:${join(dir, 'gatehouse.sqlite')}`,
+    GATEHOUSE_KEYS_DIR: join(dir, 'keys'),
+    ...TEST_ENV,
+    ...options.env,
+  });
+  const clock = options.clock ?? new ManualClock(1_800_000_000);
+  const logs: string[] = [];
+  const log = createLogger((line) => logs.push(line));
+  const runtime: Runtime = await openRuntime(config);
+  const keys = await openKeys(config, runtime.store, clock, log);
+  await keys.maintain();
+
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const issuer = resolveIssuer(config, port);
+  const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
+  const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, clock, log };
+  server.on('request', createApp(deps).callback());
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    issuer,
+    clock,
+    config,
+    store: runtime.store,
+    keys,
+    deps,
+    logs,
+    dir,
+    async createClient(client) {
+      const { record, secret } = await registerClient(runtime.store, client, clock.now());
+      return { id: record.id, secret };
+    },
+    async createUser(username, password) {
+      const user = await createUser(runtime.store, passwords, username, password, clock.now());
+      return { id: user.id, username: user.username };
+    },
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
