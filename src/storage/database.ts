@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 import { migrationSource } from './migrations/index.js';
+import { SqliteClient } from './sqlite-client.js';
 
 export type Database = Knex;
 
@@ -21,7 +22,7 @@ function createSqlite(filename: string): Database {
     closeSync(openSync(filename, 'a', 0o600));
   }
   return knexFactory({
-    client: 'better-sqlite3',
+    client: SqliteClient as unknown as typeof knexFactory.Client,
     connection: { filename },
     useNullAsDefault: true,
     // better-sqlite3 is synchronous: one connection serialises every statement of this process, and
