@@ -8,26 +8,32 @@ import type { Deps } from './deps.js';
 import { adminRoutes } from './endpoints/admin.js';
 import { introspectionEndpoint } from './endpoints/introspect.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
-import { metadataEndpoint, metadataPath } from './endpoints/metadata.js';
+import { metadataEndpoint } from './endpoints/metadata.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { methodNotAllowed, notFound } from './errors.js';
 import { errorHandler } from './http/error-handler.js';
 import { noStore } from './http/no-store.js';
 
+/** The path of the issuer URL without a trailing slash: '' for https://host, '/tenant' for https://host/tenant. */
+export function issuerPath(issuer: string): string {
+  return new URL(issuer).pathname.replace(/\/$/, '');
+}
+
 export function createApp(deps: Deps): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errorHandler logs what matters; Koa's own handler would print stacks
 
+  // Endpoints hang off the issuer URL: with GATEHOUSE_ISSUER=https://host/tenant they are /tenant/token etc.,
+  // and the metadata sits at /.well-known/oauth-authorization-server/tenant (RFC 8414 §3.1).
+  const base = issuerPath(deps.issuer);
   const router = new Router();
-  router.post('/token', noStore, tokenEndpoint(deps));
-  router.post('/introspect', noStore, introspectionEndpoint(deps));
-  router.post('/revoke', noStore, revocationEndpoint(deps));
-  router.get('/.well-known/jwks.json', jwksEndpoint(deps));
-  const metadata = metadataEndpoint(deps);
-  router.get('/.well-known/oauth-authorization-server', metadata);
-  if (metadataPath(deps.issuer) !== '/.well-known/oauth-authorization-server') router.get(metadataPath(deps.issuer), metadata);
-  const admin = adminRoutes(deps);
+  router.post(`${base}/token`, noStore, tokenEndpoint(deps));
+  router.post(`${base}/introspect`, noStore, introspectionEndpoint(deps));
+  router.post(`${base}/revoke`, noStore, revocationEndpoint(deps));
+  router.get(`${base}/.well-known/jwks.json`, jwksEndpoint(deps));
+  router.get(`/.well-known/oauth-authorization-server${base}`, metadataEndpoint(deps));
+  const admin = adminRoutes(deps, `${base}/admin`);
 
   app.use(errorHandler(deps.log));
   app.use(methodGuard);

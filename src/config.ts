@@ -114,6 +114,9 @@ const YEAR = 365 * DAY;
 export function loadConfig(env: Env): Config {
   const port = readInteger(env, 'PORT', 4000, 0, 65_535);
   const host = env.HOST?.trim() || '127.0.0.1';
+  if (isIP(host) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(host)) {
+    throw new ConfigError('HOST', `must be an IP address or a host name, got ${JSON.stringify(host)}`);
+  }
   const issuer = env.GATEHOUSE_ISSUER?.trim() ? validateIssuer(env.GATEHOUSE_ISSUER.trim()) : undefined;
   const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || 'sqlite:data/gatehouse.sqlite');
 

@@ -53,6 +53,11 @@ export const invalidTarget = (description: string) => new OAuthError('invalid_ta
 /** RFC 6750 §3: no usable credentials; the challenge carries no error code. */
 export const bearerMissing = () =>
   new OAuthError('unauthorized', 401, 'A Bearer access token is required', { headers: { 'WWW-Authenticate': `Bearer realm="${REALM}"` } });
+/** RFC 6750 §3.1 invalid_request: a Bearer header without a well-formed token. */
+export const bearerMalformed = () =>
+  new OAuthError('invalid_request', 400, 'The Authorization header is malformed', {
+    headers: { 'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_request"` },
+  });
 /** RFC 6750 §3.1 invalid_token: expired, revoked, malformed or otherwise invalid. */
 export const bearerInvalid = () =>
   new OAuthError('invalid_token', 401, 'The access token is not active', {

@@ -3,61 +3,79 @@
  * `npm start`: configuration → database → keys → app → listen. The only place, with the CLI, that reads the
  * environment.
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
-import { openKeys, openRuntime } from './boot.js';
-import { ConfigError, loadConfig, resolveIssuer } from './config.js';
+import { openKeys, openRuntime, type Runtime } from './boot.js';
+import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
 import { KeySecretError } from './keys/encryption.js';
+import type { KeyManager } from './keys/key-manager.js';
 import { systemClock } from './lib/clock.js';
 import { createLogger } from './lib/log.js';
 import { PasswordHasher } from './passwords/argon2.js';
 
 const log = createLogger();
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** What is open so far; a signal at any point closes exactly that. */
+const opened: { runtime?: Runtime; keys?: KeyManager; server?: Server } = {};
+let stopping = false;
+
+function stop(signal: string): void {
+  if (stopping) return;
+  stopping = true;
+  log.info(`${signal}: finishing in-flight requests`);
+  setTimeout(() => {
+    log.warn(`in-flight requests did not finish in ${SHUTDOWN_GRACE_MS / 1000} s; exiting`);
+    process.exit(1);
+  }, SHUTDOWN_GRACE_MS).unref();
+  opened.keys?.stop();
+  const closeDatabase = () => (opened.runtime?.close() ?? Promise.resolve()).then(() => process.exit(0), () => process.exit(1));
+  if (!opened.server?.listening) {
+    void closeDatabase();
+    return;
+  }
+  opened.server.close(() => void closeDatabase());
+  opened.server.closeIdleConnections();
+}
+
+async function listen(server: Server, config: Config): Promise<number> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, resolve);
+    });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new ConfigError('PORT', `cannot listen on port ${config.port} (${code})`);
+    throw new ConfigError('HOST', `cannot listen on ${config.host} (${code ?? 'error'})`);
+  }
+  return (server.address() as AddressInfo).port;
+}
 
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const runtime = await openRuntime(config);
-  const keys = await openKeys(config, runtime.store, systemClock, log);
-  await keys.maintain(); // the first start creates the first signing key
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const config = loadConfig(process.env);
+  opened.runtime = await openRuntime(config);
+  const keys = (opened.keys = await openKeys(config, opened.runtime.store, systemClock, log));
+  await keys.maintain(); // the first start creates the first signing key
+  const hasClients = (await opened.runtime.store.clients.count()) > 0;
+  if (stopping) return;
+
+  const server = (opened.server = createServer());
+  const port = await listen(server, config);
   const issuer = resolveIssuer(config, port);
   const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
-  const app = createApp({ issuer, config, store: runtime.store, keys, passwords, clock: systemClock, log });
+  const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, clock: systemClock, log });
   server.on('request', app.callback());
   keys.start();
 
   log.info(`Gatehouse issuer ${issuer} listening on ${config.host}:${port}`);
-  if ((await runtime.store.clients.count()) === 0) {
+  if (!hasClients) {
     log.info('No client exists yet. Create one with: npx gatehouse clients create --id my-app --grants password,refresh_token --scopes "read write"');
   }
-
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: finishing in-flight requests`);
-    keys.stop();
-    server.close(() => {
-      runtime.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-    server.closeIdleConnections();
-    setTimeout(() => {
-      log.warn('in-flight requests did not finish in 10 s; exiting');
-      process.exit(1);
-    }, 10_000).unref();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((error: unknown) => {

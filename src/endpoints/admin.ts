@@ -9,8 +9,8 @@ import { requireBearer } from '../http/bearer-auth.js';
 import { ADMIN_SCOPE } from '../grants/shared.js';
 import { endSession, endUserSessions, listSessions, sessionJson } from '../sessions/control.js';
 
-export function adminRoutes(deps: Deps): Router {
-  const router = new Router({ prefix: '/admin' });
+export function adminRoutes(deps: Deps, prefix: string): Router {
+  const router = new Router({ prefix });
   // Per route rather than router.use(): a wrong method is answered 405 before any authentication.
   const admin = requireBearer(deps, ADMIN_SCOPE);
 

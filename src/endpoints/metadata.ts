@@ -1,17 +1,12 @@
 /**
  * GET /.well-known/oauth-authorization-server (RFC 8414). When the issuer has a path, the well-known segment
- * goes between host and path (§3.1); the endpoints hang off the issuer URL.
+ * goes between host and path (§3.1); the endpoints hang off the issuer URL (see app.ts).
  */
 import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
 import { GRANT_TYPES } from '../grants/index.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
-
-export function metadataPath(issuer: string): string {
-  const path = new URL(issuer).pathname.replace(/\/$/, '');
-  return `/.well-known/oauth-authorization-server${path}`;
-}
 
 export function metadataEndpoint(deps: Deps) {
   return async function metadata(ctx: Context): Promise<void> {

@@ -1,14 +1,15 @@
 /**
  * POST /revoke (RFC 7009). A refresh token ends its whole session (logout); an access token is revoked alone.
- * Unknown and already invalid tokens answer 200 (RFC 7009 §2.2); another client's token is refused and left
- * untouched (§2.1).
+ * Tokens that are unknown or no longer active answer 200 and change nothing (RFC 7009 §2.2); a live token of
+ * another client is refused and left untouched (§2.1).
  */
 import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
 import { invalidRequest, unauthorizedClient } from '../errors.js';
 import { authenticateClient } from '../http/client-auth.js';
 import { readForm } from '../http/form.js';
-import { looksLikeJwt, verifyAccessToken } from '../tokens/access-token.js';
+import { looksLikeJwt } from '../tokens/access-token.js';
+import { inspectAccessToken } from '../tokens/introspection.js';
 import { hashRefreshToken } from '../tokens/refresh-token.js';
 
 const NOT_YOURS = 'The token was not issued to this client';
@@ -23,18 +24,19 @@ export function revocationEndpoint(deps: Deps) {
 
     // token_type_hint is only a hint; an invalid value "is ignored" (RFC 7009 §2.2).
     if (looksLikeJwt(token)) {
-      const claims = await verifyAccessToken(deps.keys.ring, token, deps.issuer, now);
-      if (claims) {
-        if (claims.client_id !== client.id) throw unauthorizedClient(NOT_YOURS);
-        await deps.store.revocations.revokeAccessToken(claims.jti, claims.exp, now);
+      const active = await inspectAccessToken(deps, token);
+      if (active) {
+        if (active.claims.client_id !== client.id) throw unauthorizedClient(NOT_YOURS);
+        await deps.store.revocations.revokeAccessToken(active.claims.jti, active.claims.exp, now);
       }
     } else {
       const stored = await deps.store.refreshTokens.find(hashRefreshToken(token));
       const session = stored && (await deps.store.sessions.find(stored.sessionId));
-      if (session) {
+      if (session && session.endedAt === null) {
         if (session.clientId !== client.id) throw unauthorizedClient(NOT_YOURS);
         // RFC 7009 §2.1: revoking a refresh token "SHOULD also invalidate all access tokens based on the same
-        // authorization grant": ending the session does exactly that.
+        // authorization grant": ending the session does exactly that. This holds for an already rotated
+        // refresh token of the session too: logging out with an older token still logs out.
         if (await deps.store.sessions.end(session.id, now, 'revoked')) deps.log.info('session ended', { sid: session.id, by: 'revocation' });
       }
     }

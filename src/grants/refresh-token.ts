@@ -32,13 +32,14 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, deps }) 
     // RFC 6749 §10.4: the token is bound to its client. Another client's attempt changes nothing.
     if (session.clientId !== client.id) return { kind: 'refused', error: invalidGrant(INVALID, 'issued to another client') };
     if (!isSessionAlive(session, user.disabledAt !== null, now)) return { kind: 'refused', error: invalidGrant(INVALID, 'session not alive') };
-    if (now >= stored.expiresAt) return { kind: 'refused', error: invalidGrant(INVALID, 'refresh token expired') };
 
+    // A rotated token that comes back is evidence of theft whenever it comes, even past its own expiry.
     const replay = stored.rotatedAt !== null;
     if (replay && !isWithinRefreshGrace(stored.rotatedAt!, refreshGraceSeconds, now)) {
       await tx.sessions.end(session.id, now, 'refresh_reuse');
       return { kind: 'reused', sessionId: session.id };
     }
+    if (now >= stored.expiresAt) return { kind: 'refused', error: invalidGrant(INVALID, 'refresh token expired') };
 
     // RFC 6749 §6: the scope may be narrowed, never widened; the session keeps its full scope.
     const scope = requestedScope ?? session.scope;

@@ -4,7 +4,7 @@
  */
 import type { Context, Next } from 'koa';
 import type { Deps } from '../deps.js';
-import { bearerInvalid, bearerMissing, insufficientScope } from '../errors.js';
+import { bearerInvalid, bearerMalformed, bearerMissing, insufficientScope } from '../errors.js';
 import { inspectAccessToken, type ActiveAccessToken } from '../tokens/introspection.js';
 
 export interface BearerState {
@@ -13,8 +13,12 @@ export interface BearerState {
 
 export function requireBearer(deps: Deps, scope: string) {
   return async function bearer(ctx: Context, next: Next): Promise<void> {
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(ctx.get('authorization'));
-    if (!match) throw bearerMissing();
+    const header = ctx.get('authorization');
+    // RFC 6750 §3: no credentials (or another scheme) get a bare challenge; a Bearer header without a usable
+    // token is a malformed request.
+    if (!/^Bearer(\s|$)/i.test(header)) throw bearerMissing();
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+    if (!match) throw bearerMalformed();
     const active = await inspectAccessToken(deps, match[1]!);
     if (!active || active.claims.aud !== deps.issuer) throw bearerInvalid();
     if (!active.claims.scope.split(' ').includes(scope)) throw insufficientScope(scope);

@@ -18,12 +18,13 @@ export function resolveKeySecrets(config: Config, databaseHasKeys: boolean): str
   if (databaseHasKeys) {
     throw new ConfigError('GATEHOUSE_KEY_SECRETS', `the database holds signing keys but ${file} is missing; set GATEHOUSE_KEY_SECRETS to the secret that encrypted them`);
   }
-  mkdirSync(config.keysDir, { recursive: true, mode: 0o700 });
   try {
+    mkdirSync(config.keysDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, randomToken(32) + '\n', { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    // Another process created it first (two instances starting together): use theirs.
-    if ((error as { code?: string }).code !== 'EEXIST') throw error;
+    // EEXIST: another process created it first (two instances starting together): use theirs.
+    const code = (error as { code?: string }).code;
+    if (code !== 'EEXIST') throw new ConfigError('GATEHOUSE_KEYS_DIR', `cannot create ${file} (${code ?? 'error'})`);
   }
   return [readSecretFile(file)!];
 }
@@ -33,8 +34,9 @@ function readSecretFile(file: string): string | undefined {
   try {
     content = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    if ((error as { code?: string }).code === 'ENOENT') return undefined;
-    throw error;
+    const code = (error as { code?: string }).code;
+    if (code === 'ENOENT') return undefined;
+    throw new ConfigError('GATEHOUSE_KEYS_DIR', `cannot read ${file} (${code ?? 'error'})`);
   }
   if (content.length < 32) throw new ConfigError('GATEHOUSE_KEY_SECRETS', `${file} holds a secret shorter than 32 characters`);
   return content;

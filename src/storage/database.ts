@@ -4,7 +4,7 @@
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
-import type { DatabaseConfig } from '../config.js';
+import { ConfigError, type DatabaseConfig } from '../config.js';
 import { migrationSource } from './migrations/index.js';
 import { SqliteClient } from './sqlite-client.js';
 
@@ -17,9 +17,13 @@ export function createDatabase(config: DatabaseConfig): Database {
 
 function createSqlite(filename: string): Database {
   if (filename !== ':memory:') {
-    mkdirSync(dirname(filename), { recursive: true });
-    // Create the file ourselves so it is 0600 from its first byte: it holds password hashes and sessions.
-    closeSync(openSync(filename, 'a', 0o600));
+    try {
+      mkdirSync(dirname(filename), { recursive: true });
+      // Create the file ourselves so it is 0600 from its first byte: it holds password hashes and sessions.
+      closeSync(openSync(filename, 'a', 0o600));
+    } catch (error) {
+      throw new ConfigError('DATABASE_URL', `cannot create ${filename} (${(error as { code?: string }).code ?? 'error'})`);
+    }
   }
   return knexFactory({
     client: SqliteClient as unknown as typeof knexFactory.Client,
