@@ -47,15 +47,15 @@ export async function startWorld(options: Parameters<typeof startIssuer>[0] = {}
     ...issuer,
     aliceSub: aliceUser.id,
     bobSub: bobUser.id,
-    token: (form, client = confA) => postForm(`${issuer.url}/token`, form, { auth: auth(client) }),
+    token: (form, client = confA) => postForm(`${issuer.api}/token`, form, { auth: auth(client) }),
     async login(user = alice, extra = {}) {
       const reply = await world.token({ grant_type: 'password', username: user.username, password: user.password, ...extra });
       if (reply.status !== 200) throw new Error(`login failed: ${reply.status} ${reply.text}`);
       return { access: reply.json.access_token, refresh: reply.json.refresh_token, body: reply.json };
     },
     refresh: (refreshToken, extra = {}, client = confA) => world.token({ grant_type: 'refresh_token', refresh_token: refreshToken, ...extra }, client),
-    introspect: (token, caller = rs1, extra = {}) => postForm(`${issuer.url}/introspect`, { token, ...extra }, { auth: auth(caller) }),
-    revoke: (token, client = confA, extra = {}) => postForm(`${issuer.url}/revoke`, { token, ...extra }, { auth: auth(client) }),
+    introspect: (token, caller = rs1, extra = {}) => postForm(`${issuer.api}/introspect`, { token, ...extra }, { auth: auth(caller) }),
+    revoke: (token, client = confA, extra = {}) => postForm(`${issuer.api}/revoke`, { token, ...extra }, { auth: auth(client) }),
     async adminToken() {
       const reply = await world.token({ grant_type: 'client_credentials' }, admin);
       if (reply.status !== 200) throw new Error(`admin token failed: ${reply.status} ${reply.text}`);

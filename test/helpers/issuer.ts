@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp } from '../../src/app.js';
+import { createApp, issuerPath } from '../../src/app.js';
 import { openKeys, openRuntime, type Runtime } from '../../src/boot.js';
 import { registerClient, type NewClient } from '../../src/clients/register.js';
 import { loadConfig, resolveIssuer, type Config } from '../../src/config.js';
@@ -25,6 +25,8 @@ export const TEST_ENV = { GATEHOUSE_ARGON2_MEMORY_KIB: '64', GATEHOUSE_ARGON2_IT
 export interface Issuer {
   /** Base URL to send requests to (127.0.0.1 and the bound port). */
   url: string;
+  /** Where the endpoints are: `url` plus the issuer's path (empty unless GATEHOUSE_ISSUER has one). */
+  api: string;
   /** The issuer identifier, http://localhost:<port> unless GATEHOUSE_ISSUER is set. */
   issuer: string;
   clock: ManualClock;
@@ -69,6 +71,7 @@ export async function startIssuer(options: { env?: Record<string, string>; clock
 
   return {
     url: `http://127.0.0.1:${port}`,
+    api: `http://127.0.0.1:${port}${issuerPath(issuer)}`,
     issuer,
     clock,
     config,
