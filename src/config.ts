@@ -7,7 +7,9 @@ import { isIP } from 'node:net';
 export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
-export type DatabaseConfig = { client: 'sqlite'; filename: string } | { client: 'postgres'; connectionString: string };
+export type DatabaseConfig =
+  | { client: 'sqlite'; filename: string }
+  | { client: 'postgres'; connectionString: string; poolMax: number; connectTimeoutSeconds: number; statementTimeoutSeconds: number };
 
 export interface Config {
   readonly port: number;
@@ -28,6 +30,10 @@ export interface Config {
   readonly keyRotationIntervalSeconds: number;
   readonly jwksMaxAgeSeconds: number;
   readonly clockLeewaySeconds: number;
+  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
+  readonly trustProxy: boolean;
+  /** How often the janitor deletes expired rows; 0 turns it off. */
+  readonly janitorIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -84,7 +90,7 @@ export function validateIssuer(value: string, variable = 'GATEHOUSE_ISSUER'): st
   return value;
 }
 
-export function parseDatabaseUrl(value: string): DatabaseConfig {
+export function parseDatabaseUrl(value: string, env: Env = {}): DatabaseConfig {
   if (value === 'sqlite::memory:') return { client: 'sqlite', filename: ':memory:' };
   if (value.startsWith('sqlite:')) {
     const filename = value.slice('sqlite:'.length);
@@ -92,9 +98,28 @@ export function parseDatabaseUrl(value: string): DatabaseConfig {
     return { client: 'sqlite', filename };
   }
   if (value.startsWith('postgres://') || value.startsWith('postgresql://')) {
-    return { client: 'postgres', connectionString: value };
+    try {
+      new URL(value);
+    } catch {
+      throw new ConfigError('DATABASE_URL', 'is not a valid postgres:// URL');
+    }
+    return {
+      client: 'postgres',
+      connectionString: value,
+      poolMax: readInteger(env, 'GATEHOUSE_DB_POOL_MAX', 10, 2, 1000),
+      connectTimeoutSeconds: readInteger(env, 'GATEHOUSE_DB_CONNECT_TIMEOUT', 5, 1, 300),
+      statementTimeoutSeconds: readInteger(env, 'GATEHOUSE_DB_STATEMENT_TIMEOUT', 10, 1, 3600),
+    };
   }
-  throw new ConfigError('DATABASE_URL', `must start with sqlite: or postgres://, got ${JSON.stringify(value.split(':')[0])}`);
+  throw new ConfigError('DATABASE_URL', `must start with sqlite:, postgres:// or postgresql://, got ${JSON.stringify(value.split(':')[0])}`);
+}
+
+function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got ${JSON.stringify(env[name])}`);
 }
 
 function parseKeySecrets(raw: string | undefined): string[] | undefined {
@@ -118,7 +143,7 @@ export function loadConfig(env: Env): Config {
     throw new ConfigError('HOST', `must be an IP address or a host name, got ${JSON.stringify(host)}`);
   }
   const issuer = env.GATEHOUSE_ISSUER?.trim() ? validateIssuer(env.GATEHOUSE_ISSUER.trim()) : undefined;
-  const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || 'sqlite:data/gatehouse.sqlite');
+  const database = parseDatabaseUrl(env.DATABASE_URL?.trim() || 'sqlite:data/gatehouse.sqlite', env);
 
   const accessTokenTtlSeconds = readInteger(env, 'GATEHOUSE_ACCESS_TOKEN_TTL', 300, 1, 3600);
   const sessionMaxAgeSeconds = readInteger(env, 'GATEHOUSE_SESSION_MAX_AGE', 30 * DAY, 1, 10 * YEAR);
@@ -151,6 +176,8 @@ export function loadConfig(env: Env): Config {
     keyRotationIntervalSeconds,
     jwksMaxAgeSeconds,
     clockLeewaySeconds,
+    trustProxy: readBoolean(env, 'GATEHOUSE_TRUST_PROXY', false),
+    janitorIntervalSeconds: readInteger(env, 'GATEHOUSE_JANITOR_INTERVAL', 600, 0, DAY),
   });
 }
 

@@ -97,7 +97,7 @@ const INVALID: Array<[variable: string, value: string]> = [
 ];
 
 test('each invalid configuration value stops the start: exit ≠ 0, exactly one stderr line naming the variable, no stack trace', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const results = await Promise.all(INVALID.map(([variable, value]) => runServerToExit({ cwd: box.dir, env: { ...box.env, [variable]: value }, timeoutMs: 10_000 })));
   INVALID.forEach(([variable, value], index) => {
     const result = results[index]!;
@@ -115,7 +115,7 @@ test('each invalid configuration value stops the start: exit ≠ 0, exactly one 
 // `ERROR start failed error="Error: getaddrinfo ENOTFOUND not a host"`): the line does not name HOST, and on a
 // fresh folder the database and first keys are made (two more log lines) before the start fails.
 test('an invalid HOST stops the start with one line naming HOST', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const result = await runServerToExit({ cwd: box.dir, env: { ...box.env, HOST: 'not a host' } });
   t.false(result.timedOut);
   t.not(result.code, 0);
@@ -126,7 +126,7 @@ test('an invalid HOST stops the start with one line naming HOST', async (t) => {
 
 test('restart durability: tokens, refresh tokens, sessions and keys survive a SIGTERM stop and a new start on the same folder', async (t) => {
   // A fixed issuer identifier: PORT=0 gives each start another port, and tokens name their issuer.
-  const box = sandbox({ GATEHOUSE_ISSUER: 'http://localhost:4999' });
+  const box = await sandbox({ GATEHOUSE_ISSUER: 'http://localhost:4999' });
   const first = await box.start();
   t.is(first.issuer, 'http://localhost:4999');
   // Created through the CLI while the server runs.
@@ -161,7 +161,7 @@ test('restart durability: tokens, refresh tokens, sessions and keys survive a SI
 });
 
 test('a start with another key secret than the one that sealed the keys fails with one clear line and changes no key', async (t) => {
-  const box = sandbox({ GATEHOUSE_KEY_SECRETS: SECRET_A });
+  const box = await sandbox({ GATEHOUSE_KEY_SECRETS: SECRET_A });
   const server = await box.start();
   t.is(await server.stop(), 0);
   const before = await box.cliJson(['keys', 'list']);
@@ -181,7 +181,7 @@ test('a start with another key secret than the one that sealed the keys fails wi
   t.is(await right.stop(), 0);
 
   // Keys sealed under the generated key-secret file: another secret, or a lost file, is refused the same way.
-  const generated = sandbox();
+  const generated = await sandbox();
   const first = await generated.start();
   t.is(await first.stop(), 0);
   const generatedKeys = await generated.cliJson(['keys', 'list']);
@@ -202,7 +202,7 @@ test('a start with another key secret than the one that sealed the keys fails wi
 });
 
 test('SIGTERM exits 0 promptly, with an idle keep-alive connection open', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const server = await box.start();
   const reply = await send(`${server.url}/.well-known/jwks.json`, { headers: { connection: 'keep-alive' } });
   t.is(reply.status, 200);
@@ -223,7 +223,7 @@ test('SIGTERM exits 0 promptly, with an idle keep-alive connection open', async 
 // announced itself kills it by signal (exit code null, signal SIGTERM) instead of the clean exit 0. The window is
 // short, so the test tries up to 20 starts and stops at the first unclean exit (usually the first).
 test('SIGTERM sent the moment the start line appears still exits 0', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   for (let i = 0; i < 20; i++) {
     const server = await startServerProcess({ cwd: box.dir, env: box.env, signalOnStart: 'SIGTERM' });
     await server.stop('SIGTERM', 8_000);

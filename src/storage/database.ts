@@ -11,8 +11,24 @@ import { SqliteClient } from './sqlite-client.js';
 export type Database = Knex;
 
 export function createDatabase(config: DatabaseConfig): Database {
-  if (config.client === 'sqlite') return createSqlite(config.filename);
-  throw new Error('PostgreSQL support is not built yet: use DATABASE_URL=sqlite:<path>');
+  return config.client === 'sqlite' ? createSqlite(config.filename) : createPostgres(config);
+}
+
+function createPostgres(config: Extract<DatabaseConfig, { client: 'postgres' }>): Database {
+  return knexFactory({
+    client: 'pg',
+    connection: {
+      connectionString: config.connectionString,
+      connectionTimeoutMillis: config.connectTimeoutSeconds * 1000,
+      // A query that hangs (a lock held elsewhere, a stalled server) fails instead of holding a request forever.
+      statement_timeout: config.statementTimeoutSeconds * 1000,
+      query_timeout: (config.statementTimeoutSeconds + 1) * 1000,
+      keepAlive: true,
+    },
+    // min 0: a pool that held a broken connection after an outage would hand it out again; new ones are cheap.
+    pool: { min: 0, max: config.poolMax, idleTimeoutMillis: 30_000 },
+    acquireConnectionTimeout: config.connectTimeoutSeconds * 1000,
+  });
 }
 
 function createSqlite(filename: string): Database {
@@ -50,8 +66,23 @@ function createSqlite(filename: string): Database {
   });
 }
 
+/** An arbitrary constant: the PostgreSQL advisory lock that serialises migrations across instances. */
+const MIGRATION_LOCK = 0x6761_7465; // "gate"
+
+/**
+ * Applies pending migrations. On PostgreSQL, instances starting together wait on an advisory lock instead of
+ * failing on knex's own lock ("Migration table is already locked"); the lock is held by a transaction on one
+ * connection while knex migrates on another, and released when that transaction ends.
+ */
 export async function migrate(db: Database): Promise<void> {
-  await db.migrate.latest({ migrationSource });
+  if (db.client.config.client !== 'pg') {
+    await db.migrate.latest({ migrationSource });
+    return;
+  }
+  await db.transaction(async (lock) => {
+    await lock.raw('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await db.migrate.latest({ migrationSource });
+  });
 }
 
 const UNAVAILABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|PROTOCOL|NOLFS)/;

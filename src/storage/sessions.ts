@@ -73,6 +73,7 @@ export class SessionStore {
   }
 
   async find(id: string): Promise<SessionRecord | undefined> {
+    if (id.includes('\0')) return undefined; // PostgreSQL refuses NUL in a text parameter
     const row = await this.db<SessionRow>('sessions').where({ id }).first();
     return row && fromRow(row);
   }

@@ -7,6 +7,14 @@ import { SigningKeyStore } from './signing-keys.js';
 import { TokenStateStore } from './token-state.js';
 import { UserStore } from './users.js';
 
+const MAX_ATTEMPTS = 4;
+
+/** PostgreSQL serialization_failure and deadlock_detected: the transaction was rolled back as a whole. */
+function isRetryable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
+
 /** The repositories, all bound to one connection or to one transaction. */
 export class Store {
   readonly clients: ClientStore;
@@ -27,8 +35,20 @@ export class Store {
     this.signingKeys = new SigningKeyStore(db);
   }
 
-  /** Runs `work` in one transaction: all of it commits, or none of it does. */
-  transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
-    return this.db.transaction((trx) => work(new Store(trx)));
+  /**
+   * Runs `work` in one transaction: all of it commits, or none of it does. A transaction that the database
+   * rolled back for a serialization failure or a deadlock is run again, a bounded number of times; such a
+   * rollback is certain, so the retry cannot apply anything twice. (A dropped connection is not retried: whether
+   * its COMMIT arrived is unknown, and the request answers 503 instead.)
+   */
+  async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((trx) => work(new Store(trx)));
+      } catch (error) {
+        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+      }
+    }
   }
 }

@@ -46,6 +46,8 @@ export class UserStore {
   }
 
   async findByUsername(username: string): Promise<UserRecord | undefined> {
+    // No stored name holds NUL, and PostgreSQL refuses NUL in a text parameter outright.
+    if (username.includes('\0')) return undefined;
     const row = await this.db<UserRow>('users').where({ username_key: usernameKey(username) }).first();
     return row && fromRow(row);
   }

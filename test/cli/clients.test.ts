@@ -8,7 +8,7 @@ const ONE_LINE = /^[^\n]+\n$/;
 const CREATE_FIELDS = ['audience', 'client_id', 'client_secret', 'grant_types', 'introspect', 'scope'];
 
 test('clients create --json prints exactly the contract fields; a generated secret is 256 bits of base64url, new each time', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const first = await box.cli(['clients', 'create', '--id', 'first', '--json']);
   t.is(first.code, 0, first.stderr);
   const created = JSON.parse(first.stdout); // the whole stdout is one JSON value
@@ -38,7 +38,7 @@ test('clients create --json prints exactly the contract fields; a generated secr
 });
 
 test('clients create takes --secret, --grants, --scopes, a repeated --audience and --introspect', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const secret = 'x'.repeat(32);
   const created = await box.cliJson([
     'clients', 'create', '--id', 'full', '--secret', secret, '--grants', 'password,refresh_token,client_credentials', '--scopes', 'read write',
@@ -60,7 +60,7 @@ test('clients create takes --secret, --grants, --scopes, a repeated --audience a
 });
 
 test('clients create: ids of 1-128 printable ASCII without spaces (":" allowed); bad usage exits 2, a duplicate 1, with one stderr line', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const ok = async (id: string) => {
     const result = await box.cli(['clients', 'create', '--id', id, '--json']);
     t.is(result.code, 0, `${JSON.stringify(id)}: ${result.stderr}`);
@@ -105,7 +105,7 @@ test('clients create: ids of 1-128 printable ASCII without spaces (":" allowed);
 });
 
 test('a client without grants may use none; clients disable ends its tokens at the next introspection, on a running server', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   // Created while no server runs.
   const app = await box.cliJson(['clients', 'create', '--id', 'app', '--grants', 'password,refresh_token,client_credentials', '--scopes', 'read', '--audience', API]);
   const rs = await box.cliJson(['clients', 'create', '--id', 'rs', '--audience', API, '--introspect']);

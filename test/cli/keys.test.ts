@@ -16,7 +16,7 @@ async function signingKid(server: ServerProcess, app: Credentials): Promise<stri
 }
 
 test('keys list --json after the first start: one current and one next key, with exactly the contract fields', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const { app } = await seed(box);
   const before = nowSeconds();
   const server = await box.start();
@@ -53,7 +53,7 @@ test('keys list --json after the first start: one current and one next key, with
 test('keys rotate refuses (exit 1) until the next key has been published for max-age + leeway + 5 s, then promotes it', async (t) => {
   t.timeout(60_000);
   // Default JWKS max-age (600 s) and leeway (30 s): the next key made at start cannot sign yet.
-  const box = sandbox();
+  const box = await sandbox();
   await seed(box);
   const server = await box.start();
   const keysBefore = await box.cliJson(['keys', 'list']);
@@ -66,7 +66,7 @@ test('keys rotate refuses (exit 1) until the next key has been published for max
 
   // With max-age 4 and leeway 1 the pre-publication time is 4 + 1 + 5 = 10 s: refused before, accepted after.
   const fast = { GATEHOUSE_JWKS_MAX_AGE: '4', GATEHOUSE_CLOCK_LEEWAY: '1' };
-  const quick = sandbox(fast);
+  const quick = await sandbox(fast);
   const q = await seed(quick);
   await quick.cli(['users', 'create', '--username', 'alice', '--password', 'correct-horse']);
   const running = await quick.start();
@@ -115,7 +115,7 @@ test('keys rotate refuses (exit 1) until the next key has been published for max
 });
 
 test('keys rotate --now promotes at once, and a running server signs with the new key within seconds', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const { app, rs } = await seed(box);
   const server = await box.start();
   const http = client(server);

@@ -9,7 +9,7 @@ const ONE_LINE = /^[^\n]+\n$/;
 const MAX_AGE = 5000;
 
 async function world() {
-  const box = sandbox({ GATEHOUSE_SESSION_MAX_AGE: String(MAX_AGE) });
+  const box = await sandbox({ GATEHOUSE_SESSION_MAX_AGE: String(MAX_AGE) });
   const { app, rs } = await seed(box);
   const other = await box.cliJson(['clients', 'create', '--id', 'urn:app:two', '--grants', 'password,refresh_token', '--audience', 'https://api.example.test']);
   await box.cli(['users', 'create', '--username', 'alice', '--password', 'correct-horse']);

@@ -8,7 +8,7 @@ const ONE_LINE = /^[^\n]+\n$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 test('users create with --password and --password-stdin (one trailing newline dropped); a duplicate exits 1', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const { app } = await seed(box);
 
   const byOption = await box.cli(['users', 'create', '--username', 'alice', '--password', 'correct-horse', '--json']);
@@ -59,7 +59,7 @@ test('users create with --password and --password-stdin (one trailing newline dr
 });
 
 test('users set-password ends the user\'s sessions at once and the new password works; an unknown user exits 1', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const { app, rs } = await seed(box);
   await box.cli(['users', 'create', '--username', 'alice', '--password', 'correct-horse']);
   await box.cli(['users', 'create', '--username', 'bob', '--password', 'battery-staple']);
@@ -99,7 +99,7 @@ test('users set-password ends the user\'s sessions at once and the new password 
 });
 
 test('users disable ends every session and login fails with invalid_grant; users enable restores login', async (t) => {
-  const box = sandbox();
+  const box = await sandbox();
   const { app, rs } = await seed(box);
   await box.cli(['users', 'create', '--username', 'alice', '--password', 'correct-horse']);
   await box.cli(['users', 'create', '--username', 'bob', '--password', 'battery-staple']);

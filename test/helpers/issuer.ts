@@ -18,6 +18,7 @@ import { createLogger } from '../../src/lib/log.js';
 import { PasswordHasher } from '../../src/passwords/argon2.js';
 import type { Store } from '../../src/storage/store.js';
 import { createUser } from '../../src/users/accounts.js';
+import { freshDatabase, type TestDatabase } from './database.js';
 
 /** Cheap Argon2 parameters for tests: the parameters change the cost, not the code path. */
 export const TEST_ENV = { GATEHOUSE_ARGON2_MEMORY_KIB: '64', GATEHOUSE_ARGON2_ITERATIONS: '1' };
@@ -46,10 +47,13 @@ export function tempDir(prefix = 'gatehouse-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function startIssuer(options: { env?: Record<string, string>; clock?: ManualClock; dir?: string } = {}): Promise<Issuer> {
+export async function startIssuer(
+  options: { env?: Record<string, string>; clock?: ManualClock; dir?: string; database?: TestDatabase } = {},
+): Promise<Issuer> {
   const dir = options.dir ?? tempDir();
+  const database = options.database ?? (await freshDatabase(dir));
   const config = loadConfig({
-    DATABASE_URL: `sqlite:${join(dir, 'gatehouse.sqlite')}`,
+    DATABASE_URL: database.url,
     GATEHOUSE_KEYS_DIR: join(dir, 'keys'),
     ...TEST_ENV,
     ...options.env,
@@ -92,6 +96,7 @@ export async function startIssuer(options: { env?: Record<string, string>; clock
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
+      if (!options.database) await database.drop();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

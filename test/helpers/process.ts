@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freshDatabase, onPostgres, type TestDatabase } from './database.js';
 import { postForm, type Reply } from './http.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -21,6 +22,7 @@ export const FAST_ARGON2 = { GATEHOUSE_ARGON2_MEMORY_KIB: '64', GATEHOUSE_ARGON2
 
 const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
+const databases = new Set<TestDatabase>();
 
 /** Variables the programs read: never inherited from the shell that runs the tests, only set by a test. */
 const CONFIG_VARIABLE = /^(PORT|HOST|DATABASE_URL|GATEHOUSE_.*)$/;
@@ -44,7 +46,7 @@ export function makeTempDir(prefix = 'gatehouse-proc-'): string {
 
 export interface Sandbox {
   dir: string;
-  /** DATABASE_URL=sqlite:<dir>/g.sqlite, GATEHOUSE_KEYS_DIR=<dir>/keys and cheap Argon2, plus `extra`. */
+  /** DATABASE_URL (sqlite:<dir>/g.sqlite, or a fresh PostgreSQL schema), GATEHOUSE_KEYS_DIR=<dir>/keys and cheap Argon2, plus `extra`. */
   env: Record<string, string>;
   cli(args: string[], options?: { input?: string; env?: Record<string, string> }): Promise<CliResult>;
   /** `cli` that must exit 0 with --json appended; returns the parsed stdout. */
@@ -53,10 +55,12 @@ export interface Sandbox {
 }
 
 /** A fresh temp folder with the environment every process test uses. */
-export function sandbox(extra: Record<string, string> = {}): Sandbox {
+export async function sandbox(extra: Record<string, string> = {}): Promise<Sandbox> {
   const dir = makeTempDir();
+  const database = await freshDatabase(dir);
+  databases.add(database);
   const env: Record<string, string> = {
-    DATABASE_URL: `sqlite:${join(dir, 'g.sqlite')}`,
+    DATABASE_URL: onPostgres ? database.url : `sqlite:${join(dir, 'g.sqlite')}`,
     GATEHOUSE_KEYS_DIR: join(dir, 'keys'),
     ...FAST_ARGON2,
     ...extra,
@@ -279,6 +283,8 @@ export async function cleanup(): Promise<void> {
   children.clear();
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   dirs.clear();
+  await Promise.all([...databases].map((database) => database.drop()));
+  databases.clear();
 }
 
 /** Polls `probe` until it returns something other than undefined, or fails after timeoutMs. */

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import Database from 'better-sqlite3';
+import { onPostgres } from '../helpers/database.js';
 import { alice, auth, confA, confB, rs1, startWorld, type World } from '../helpers/fixtures.js';
 import { basic, postForm, send, type Reply } from '../helpers/http.js';
 import { rawRequest, serveWithUnloadedKeys, type RawReply } from '../helpers/routing.js';
@@ -120,7 +121,8 @@ async function post(world: World, path: string, form: Record<string, string>, cl
 }
 
 // Serial, so that no other request is in flight while better-sqlite3 blocks the process on the busy timeout.
-test.serial('REV-13 the database locked: 503 temporarily_unavailable with Retry-After, then normal answers once it is back', async (t) => {
+// SQLite only: test/storage/postgres-outage.test.ts cuts PostgreSQL away instead.
+(onPostgres ? test.skip : test.serial)('REV-13 the database locked: 503 temporarily_unavailable with Retry-After, then normal answers once it is back', async (t) => {
   const world = await startWorld();
   const locker = new Database(join(world.dir, 'gatehouse.sqlite'));
   const login = { grant_type: 'password', username: alice.username, password: alice.password };

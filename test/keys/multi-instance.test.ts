@@ -1,13 +1,13 @@
 /**
- * Two real server processes on one SQLite file, rotating keys every few seconds of real time: exactly one
+ * Two real server processes on one database (a SQLite file, or PostgreSQL in the second run), rotating keys every few seconds of real time: exactly one
  * current key at every moment, and every token either instance issues verifies through jose's
  * createRemoteJWKSet against either instance's JWKS, with a cache that honours the JWKS max-age and does not
  * refetch on an unknown kid (cooldown 30 s): a key that signs before it was published would fail here.
  */
 import test from 'ava';
-import Database from 'better-sqlite3';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { join } from 'node:path';
+import { loadConfig } from '../../src/config.js';
+import { createDatabase } from '../../src/storage/database.js';
 import { basic, decodeJwt, send } from '../helpers/http.js';
 import { cleanup, nowSeconds, sandbox, startServerProcess } from '../helpers/process.js';
 
@@ -16,10 +16,10 @@ test.after.always(cleanup);
 const ISSUER = 'http://localhost:9';
 const client = { id: 'svc', secret: 'svc-0123456789abcdef0123456789abcdef' };
 
-test('two instances on one SQLite file: one current key at every moment, every token verifies against either JWKS', async (t) => {
+test('two instances on one database: one current key at every moment, every token verifies against either JWKS', async (t) => {
   t.timeout(90_000);
   // Pre-publication = 1 + 0 + 5 = 6 s; a retired key stays 8 + 0 + 5 = 13 s.
-  const box = sandbox({
+  const box = await sandbox({
     GATEHOUSE_ISSUER: ISSUER,
     GATEHOUSE_KEY_SECRETS: 'multi-instance-secret-0123456789abcdef',
     GATEHOUSE_KEY_ROTATION_INTERVAL: '1',
@@ -32,16 +32,16 @@ test('two instances on one SQLite file: one current key at every moment, every t
   const keySets = instances.map((instance) =>
     createRemoteJWKSet(new URL(`${instance.url}/.well-known/jwks.json`), { cacheMaxAge: 1000, cooldownDuration: 30_000 }),
   );
-  const db = new Database(join(box.dir, 'g.sqlite'), { readonly: true, fileMustExist: true });
-  t.teardown(() => db.close());
-  const currentKeys = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM signing_keys WHERE state = 'current'`);
+  const db = createDatabase(loadConfig(box.env).database);
+  t.teardown(() => db.destroy());
+  const currentKeys = async () => Number((await db('signing_keys').where({ state: 'current' }).count({ n: '*' }))[0]!.n);
 
   const live: Array<{ token: string; exp: number }> = [];
   const signingKids = new Set<string>();
   let checks = 0;
   const deadline = Date.now() + 60_000;
   while (signingKids.size < 4 && Date.now() < deadline) {
-    t.is(currentKeys.get()!.n, 1, 'exactly one current key');
+    t.is(await currentKeys(), 1, 'exactly one current key');
     for (const instance of instances) {
       const reply = await send(`${instance.url}/token`, {
         method: 'POST',

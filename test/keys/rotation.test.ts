@@ -11,6 +11,7 @@ import { ManualClock } from '../../src/lib/clock.js';
 import { silentLogger } from '../../src/lib/log.js';
 import { alice, startWorld, type World } from '../helpers/fixtures.js';
 import { decodeJwt, send } from '../helpers/http.js';
+import { freshDatabase } from '../helpers/database.js';
 import { tempDir } from '../helpers/issuer.js';
 import { join } from 'node:path';
 
@@ -99,8 +100,9 @@ test('a restart with the secret list rotated decrypts every key; reencrypt moves
   const dir = tempDir();
   const oldSecret = 'old-secret-0123456789abcdef0123456789';
   const newSecret = 'new-secret-0123456789abcdef0123456789';
-  const env = (secrets: string) =>
-    loadConfig({ DATABASE_URL: `sqlite:${join(dir, 'g.sqlite')}`, GATEHOUSE_KEYS_DIR: join(dir, 'keys'), GATEHOUSE_KEY_SECRETS: secrets });
+  const database = await freshDatabase(dir);
+  t.teardown(() => database.drop());
+  const env = (secrets: string) => loadConfig({ DATABASE_URL: database.url, GATEHOUSE_KEYS_DIR: join(dir, 'keys'), GATEHOUSE_KEY_SECRETS: secrets });
   const clock = new ManualClock(1_800_000_000);
 
   const open = async (secrets: string) => {
