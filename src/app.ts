@@ -7,6 +7,7 @@ import Koa, { type Context, type Next } from 'koa';
 import type { Deps } from './deps.js';
 import { adminRoutes } from './endpoints/admin.js';
 import { introspectionEndpoint } from './endpoints/introspect.js';
+import { healthEndpoint, readinessEndpoint } from './endpoints/health.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
 import { metadataEndpoint } from './endpoints/metadata.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
@@ -21,7 +22,8 @@ export function issuerPath(issuer: string): string {
 }
 
 export function createApp(deps: Deps): Koa {
-  const app = new Koa({ proxy: false });
+  // With GATEHOUSE_TRUST_PROXY, ctx.ip is the client address from X-Forwarded-For; otherwise the socket's.
+  const app = new Koa({ proxy: deps.config.trustProxy });
   app.silent = true; // errorHandler logs what matters; Koa's own handler would print stacks
 
   // Endpoints hang off the issuer URL: with GATEHOUSE_ISSUER=https://host/tenant they are /tenant/token etc.,
@@ -34,6 +36,9 @@ export function createApp(deps: Deps): Koa {
   router.get(`${base}/.well-known/jwks.json`, jwksEndpoint(deps));
   router.get(`/.well-known/oauth-authorization-server${base}`, metadataEndpoint(deps));
   const admin = adminRoutes(deps, `${base}/admin`);
+  // For load balancers and orchestrators, at the root whatever the issuer path.
+  router.get('/healthz', healthEndpoint);
+  router.get('/readyz', readinessEndpoint(deps));
 
   app.use(errorHandler(deps.log));
   app.use(methodGuard);

@@ -9,16 +9,17 @@ import { createApp } from './app.js';
 import { openKeys, openRuntime, type Runtime } from './boot.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
 import { KeySecretError } from './keys/encryption.js';
+import { Janitor } from './maintenance/janitor.js';
 import type { KeyManager } from './keys/key-manager.js';
 import { systemClock } from './lib/clock.js';
-import { createLogger } from './lib/log.js';
+import { createLogger, describeError } from './lib/log.js';
 import { PasswordHasher } from './passwords/argon2.js';
 
 const log = createLogger();
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** What is open so far; a signal at any point closes exactly that. */
-const opened: { runtime?: Runtime; keys?: KeyManager; server?: Server } = {};
+const opened: { runtime?: Runtime; keys?: KeyManager; janitor?: Janitor; server?: Server } = {};
 let stopping = false;
 
 function stop(signal: string): void {
@@ -30,7 +31,10 @@ function stop(signal: string): void {
     process.exit(1);
   }, SHUTDOWN_GRACE_MS).unref();
   opened.keys?.stop();
-  const closeDatabase = () => (opened.runtime?.close() ?? Promise.resolve()).then(() => process.exit(0), () => process.exit(1));
+  const closeDatabase = () =>
+    (opened.janitor?.stop() ?? Promise.resolve())
+      .then(() => opened.runtime?.close())
+      .then(() => process.exit(0), () => process.exit(1));
   if (!opened.server?.listening) {
     void closeDatabase();
     return;
@@ -71,6 +75,8 @@ async function main(): Promise<void> {
   const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, clock: systemClock, log });
   server.on('request', app.callback());
   keys.start();
+  opened.janitor = new Janitor(opened.runtime.store, systemClock, log);
+  opened.janitor.start(config.janitorIntervalSeconds);
 
   log.info(`Gatehouse issuer ${issuer} listening on ${config.host}:${port}`);
   if (!hasClients) {
@@ -82,7 +88,7 @@ main().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof KeySecretError) {
     process.stderr.write(`gatehouse: ${error.message}\n`);
   } else {
-    log.error('start failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    log.error('start failed', { error: describeError(error) });
   }
   process.exit(1);
 });

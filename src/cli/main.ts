@@ -13,6 +13,7 @@ import { clientCommands } from './clients.js';
 import type { Command } from './context.js';
 import { UsageError } from './io.js';
 import { keyCommands } from './keys.js';
+import { janitor, migrate } from './maintenance.js';
 import { sessionCommands } from './sessions.js';
 import { userCommands } from './users.js';
 
@@ -23,13 +24,18 @@ const nouns: Record<string, Record<string, Command>> = {
   keys: keyCommands,
 };
 
+/** Commands without a noun. */
+const singles: Record<string, Command> = { migrate, janitor };
+
 const USAGE = `usage: gatehouse <command> [--json]
   clients create --id ID [--secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
   clients list | clients disable ID
   users create --username U (--password P | --password-stdin)
   users set-password U (--password P | --password-stdin) | users disable U | users enable U
   sessions list [--user U] | sessions revoke SID | sessions revoke --user U
-  keys list | keys rotate [--now] | keys revoke KID | keys reencrypt`;
+  keys list | keys rotate [--now] | keys revoke KID | keys reencrypt
+  migrate                 apply pending database migrations (npm start does it too)
+  janitor                 delete expired sessions, refresh tokens and revocations once`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...args] = argv;
@@ -38,13 +44,15 @@ async function run(argv: string[]): Promise<void> {
     if (noun === undefined) process.exitCode = 2;
     return;
   }
-  const command = nouns[noun]?.[verb ?? ''];
+  const single = singles[noun];
+  const command = single ?? nouns[noun]?.[verb ?? ''];
   if (!command) throw new UsageError(`unknown command: ${[noun, verb].filter(Boolean).join(' ')} (gatehouse --help lists them)`);
+  const commandArgs = single ? argv.slice(1) : args;
   const config = loadConfig(process.env);
   const runtime = await openRuntime(config);
   try {
     // CLI logs (key steps) go to stderr, so that stdout holds only the result.
-    await command({ config, store: runtime.store, clock: systemClock, log: createLogger() }, args);
+    await command({ config, store: runtime.store, clock: systemClock, log: createLogger() }, commandArgs);
   } finally {
     await runtime.close();
   }

@@ -7,7 +7,7 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Clock } from '../lib/clock.js';
-import type { Logger } from '../lib/log.js';
+import { describeError, type Logger } from '../lib/log.js';
 import type { KeyState, SigningKeyRecord } from '../storage/signing-keys.js';
 import type { Store } from '../storage/store.js';
 import { isUniqueViolation } from '../storage/database.js';
@@ -155,7 +155,7 @@ export class KeyManager {
   /** Runs maintain() every `intervalSeconds` until stop(). Failures are logged and retried at the next tick. */
   start(intervalSeconds = Math.min(2, KEY_RING_REFRESH_SECONDS)): void {
     this.timer = setInterval(() => {
-      this.maintain().catch((error: unknown) => this.log.error('key maintenance failed', { error: String(error) }));
+      this.maintain().catch((error: unknown) => this.log.error('key maintenance failed', { error: describeError(error) }));
     }, intervalSeconds * 1000);
     this.timer.unref();
   }

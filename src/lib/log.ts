@@ -28,3 +28,19 @@ export function createLogger(write: (line: string) => void = (line) => process.s
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * The error's class, code, message and first stack frame. knex prefixes a driver's message with the SQL and its
+ * bound values ("insert into … - UNIQUE constraint failed"): that part is cut, so no bound value reaches a log.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return typeof error;
+  const code = (error as { code?: unknown }).code;
+  let message = error.message;
+  if (/^\s*(select|insert|update|delete|with|create|alter|drop|pragma|begin|commit)\b/i.test(message)) {
+    const cut = message.lastIndexOf(' - ');
+    message = cut === -1 ? '(query failed)' : message.slice(cut + 3);
+  }
+  const frame = error.stack?.split('\n')[1]?.trim();
+  return `${error.name}${code ? ` ${String(code)}` : ''}: ${message}${frame ? ` (${frame})` : ''}`;
+}

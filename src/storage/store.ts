@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { ClientStore } from './clients.js';
+import { JanitorStore } from './janitor.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
@@ -24,6 +25,7 @@ export class Store {
   readonly revocations: RevocationStore;
   readonly tokenState: TokenStateStore;
   readonly signingKeys: SigningKeyStore;
+  readonly janitor: JanitorStore;
 
   constructor(private readonly db: Knex) {
     this.clients = new ClientStore(db);
@@ -33,6 +35,12 @@ export class Store {
     this.revocations = new RevocationStore(db);
     this.tokenState = new TokenStateStore(db);
     this.signingKeys = new SigningKeyStore(db);
+    this.janitor = new JanitorStore(db);
+  }
+
+  /** One round trip to the database: for readiness checks. */
+  async ping(): Promise<void> {
+    await this.db.raw('SELECT 1');
   }
 
   /**

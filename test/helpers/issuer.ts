@@ -16,6 +16,7 @@ import type { KeyManager } from '../../src/keys/key-manager.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createLogger } from '../../src/lib/log.js';
 import { PasswordHasher } from '../../src/passwords/argon2.js';
+import type { Database } from '../../src/storage/database.js';
 import type { Store } from '../../src/storage/store.js';
 import { createUser } from '../../src/users/accounts.js';
 import { freshDatabase, type TestDatabase } from './database.js';
@@ -33,6 +34,8 @@ export interface Issuer {
   clock: ManualClock;
   config: Config;
   store: Store;
+  /** The issuer's own knex handle, for tests that must look at or load rows directly. */
+  db: Database;
   keys: KeyManager;
   deps: Deps;
   /** Every log line the issuer wrote. */
@@ -80,6 +83,7 @@ export async function startIssuer(
     clock,
     config,
     store: runtime.store,
+    db: runtime.db,
     keys,
     deps,
     logs,

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
+import * as janitorIndexes from './003_janitor_indexes.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,7 +11,10 @@ interface Migration {
  * Migrations are listed here, in order, rather than discovered on disk: the same list works from src/ under tsx
  * and from the compiled dist/, on SQLite and PostgreSQL alike. Add a file and one line.
  */
-const migrations: ReadonlyArray<readonly [string, Migration]> = [['001_initial', initial]];
+const migrations: ReadonlyArray<readonly [string, Migration]> = [
+  ['001_initial', initial],
+  ['003_janitor_indexes', janitorIndexes],
+];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
   getMigrations: async () => [...migrations],

@@ -1,0 +1,90 @@
+/**
+ * The janitor deletes what can no longer matter: revocations of expired tokens, refresh tokens a day past
+ * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), and sessions a
+ * day after they ended or expired. Small batches with a pause between them keep every statement short, so the
+ * server goes on answering while a large backlog is cleaned; deletes are idempotent, so every instance may run it.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Clock } from '../lib/clock.js';
+import { describeError, type Logger } from '../lib/log.js';
+import type { Store } from '../storage/store.js';
+
+/** How long finished sessions and expired refresh tokens are kept (sessions list, reuse detection, support). */
+export const RETENTION_SECONDS = 86_400;
+
+export interface JanitorOptions {
+  batchSize?: number;
+  /** Pause between batches, so requests get the database in between. */
+  pauseMs?: number;
+}
+
+export interface JanitorReport {
+  revocations: number;
+  refreshTokens: number;
+  sessions: number;
+}
+
+async function drain(deleteBatch: (limit: number) => Promise<number>, batchSize: number, pauseMs: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await deleteBatch(batchSize);
+    total += deleted;
+    if (deleted < batchSize) return total;
+    await sleep(pauseMs);
+  }
+}
+
+export async function runJanitor(store: Store, clock: Clock, options: JanitorOptions = {}): Promise<JanitorReport> {
+  const batchSize = options.batchSize ?? 1000;
+  const pauseMs = options.pauseMs ?? 5;
+  const now = clock.now();
+  const before = now - RETENTION_SECONDS;
+  return {
+    revocations: await drain((limit) => store.janitor.deleteExpiredRevocations(now, limit), batchSize, pauseMs),
+    refreshTokens: await drain((limit) => store.janitor.deleteExpiredRefreshTokens(before, limit), batchSize, pauseMs),
+    sessions: await drain((limit) => store.janitor.deleteFinishedSessions(before, limit), batchSize, pauseMs),
+  };
+}
+
+/** Runs the janitor every `intervalSeconds` (with jitter, so instances spread out) until stop(). */
+export class Janitor {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  start(intervalSeconds: number): void {
+    if (intervalSeconds <= 0) return;
+    const schedule = () => {
+      const delayMs = intervalSeconds * 1000 * (0.75 + Math.random() * 0.5);
+      this.timer = setTimeout(() => {
+        this.running = this.runOnce().finally(() => {
+          this.running = undefined;
+          if (this.timer !== undefined) schedule();
+        });
+      }, delayMs);
+      this.timer.unref();
+    };
+    schedule();
+  }
+
+  async runOnce(): Promise<void> {
+    try {
+      const report = await runJanitor(this.store, this.clock);
+      if (report.revocations + report.refreshTokens + report.sessions > 0) this.log.info('janitor deleted expired rows', { ...report });
+    } catch (error) {
+      this.log.warn('janitor run failed; it retries at the next interval', { error: describeError(error) });
+    }
+  }
+
+  /** Stops the timer and waits for a run in progress. */
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
