@@ -17,8 +17,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config): Promise<Runtime> {
-  const db = createDatabase(config.database);
+export async function openRuntime(config: Config, log?: Logger): Promise<Runtime> {
+  const db = createDatabase(config.database, log);
   try {
     await migrate(db);
   } catch (error) {

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 
   const config = loadConfig(process.env);
-  opened.runtime = await openRuntime(config);
+  opened.runtime = await openRuntime(config, log);
   const keys = (opened.keys = await openKeys(config, opened.runtime.store, systemClock, log));
   await keys.maintain(); // the first start creates the first signing key
   const hasClients = (await opened.runtime.store.clients.count()) > 0;

@@ -49,10 +49,11 @@ async function run(argv: string[]): Promise<void> {
   if (!command) throw new UsageError(`unknown command: ${[noun, verb].filter(Boolean).join(' ')} (gatehouse --help lists them)`);
   const commandArgs = single ? argv.slice(1) : args;
   const config = loadConfig(process.env);
-  const runtime = await openRuntime(config);
+  // CLI logs (key steps) go to stderr, so that stdout holds only the result.
+  const log = createLogger();
+  const runtime = await openRuntime(config, log);
   try {
-    // CLI logs (key steps) go to stderr, so that stdout holds only the result.
-    await command({ config, store: runtime.store, clock: systemClock, log: createLogger() }, commandArgs);
+    await command({ config, store: runtime.store, clock: systemClock, log }, commandArgs);
   } finally {
     await runtime.close();
   }

@@ -5,17 +5,30 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { ConfigError, type DatabaseConfig } from '../config.js';
+import { silentLogger, type Logger } from '../lib/log.js';
 import { migrationSource } from './migrations/index.js';
 import { SqliteClient } from './sqlite-client.js';
 
 export type Database = Knex;
 
-export function createDatabase(config: DatabaseConfig): Database {
-  return config.client === 'sqlite' ? createSqlite(config.filename) : createPostgres(config);
+export function createDatabase(config: DatabaseConfig, log: Logger = silentLogger): Database {
+  return config.client === 'sqlite' ? createSqlite(config.filename, log) : createPostgres(config, log);
 }
 
-function createPostgres(config: Extract<DatabaseConfig, { client: 'postgres' }>): Database {
+/** knex's own warnings (a failed connection attempt, say) as one log line each, without stacks or SQL. */
+function knexLog(log: Logger) {
+  const firstLine = (message: unknown) => String(message).split('\n')[0]!.slice(0, 300);
+  return {
+    warn: (message: unknown) => log.warn(`database: ${firstLine(message)}`),
+    error: (message: unknown) => log.error(`database: ${firstLine(message)}`),
+    deprecate: () => {},
+    debug: () => {},
+  };
+}
+
+function createPostgres(config: Extract<DatabaseConfig, { client: 'postgres' }>, log: Logger): Database {
   return knexFactory({
+    log: knexLog(log),
     client: 'pg',
     connection: {
       connectionString: config.connectionString,
@@ -31,7 +44,7 @@ function createPostgres(config: Extract<DatabaseConfig, { client: 'postgres' }>)
   });
 }
 
-function createSqlite(filename: string): Database {
+function createSqlite(filename: string, log: Logger): Database {
   if (filename !== ':memory:') {
     try {
       mkdirSync(dirname(filename), { recursive: true });
@@ -42,6 +55,7 @@ function createSqlite(filename: string): Database {
     }
   }
   return knexFactory({
+    log: knexLog(log),
     client: SqliteClient as unknown as typeof knexFactory.Client,
     connection: { filename },
     useNullAsDefault: true,
@@ -86,6 +100,9 @@ export async function migrate(db: Database): Promise<void> {
 }
 
 const UNAVAILABLE_SQLITE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|READONLY|PROTOCOL|NOLFS)/;
+/** node-postgres reports a lost or timed-out connection with these messages and no code (pg/lib/client.js). */
+const PG_CONNECTION_LOST =
+  /(^| - )(Connection terminated( unexpectedly| due to connection timeout)?|Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Query read timeout|timeout expired|timeout exceeded when trying to connect)$/;
 const UNAVAILABLE_NODE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
 
 /**
@@ -95,6 +112,7 @@ const UNAVAILABLE_NODE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EP
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error.name === 'KnexTimeoutError') return true;
+  if (PG_CONNECTION_LOST.test(error.message)) return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code !== 'string') return false;
   if (UNAVAILABLE_SQLITE.test(code) || UNAVAILABLE_NODE.has(code)) return true;

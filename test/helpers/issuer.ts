@@ -64,7 +64,7 @@ export async function startIssuer(
   const clock = options.clock ?? new ManualClock(1_800_000_000);
   const logs: string[] = [];
   const log = createLogger((line) => logs.push(line));
-  const runtime: Runtime = await openRuntime(config);
+  const runtime: Runtime = await openRuntime(config, log);
   const keys = await openKeys(config, runtime.store, clock, log);
   await keys.maintain();
 
