@@ -3,9 +3,10 @@
  * `npm start`: configuration → database → keys → app → listen. The only place, with the CLI, that reads the
  * environment.
  */
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { createHttpServer, serve } from './http/server.js';
 import { openKeys, openRuntime, type Runtime } from './boot.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
 import { KeySecretError } from './keys/encryption.js';
@@ -68,12 +69,12 @@ async function main(): Promise<void> {
   const hasClients = (await opened.runtime.store.clients.count()) > 0;
   if (stopping) return;
 
-  const server = (opened.server = createServer());
+  const server = (opened.server = createHttpServer());
   const port = await listen(server, config);
   const issuer = resolveIssuer(config, port);
   const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
   const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, clock: systemClock, log });
-  server.on('request', app.callback());
+  serve(server, app);
   keys.start();
   opened.janitor = new Janitor(opened.runtime.store, systemClock, log);
   opened.janitor.start(config.janitorIntervalSeconds);

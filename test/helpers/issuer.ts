@@ -3,11 +3,12 @@
  * folder, with an injected clock. Clients and users are seeded through the same functions the CLI calls.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, issuerPath } from '../../src/app.js';
+import { createHttpServer, serve, type ServerLimits } from '../../src/http/server.js';
 import { openKeys, openRuntime, type Runtime } from '../../src/boot.js';
 import { registerClient, type NewClient } from '../../src/clients/register.js';
 import { loadConfig, resolveIssuer, type Config } from '../../src/config.js';
@@ -51,7 +52,7 @@ export function tempDir(prefix = 'gatehouse-test-'): string {
 }
 
 export async function startIssuer(
-  options: { env?: Record<string, string>; clock?: ManualClock; dir?: string; database?: TestDatabase } = {},
+  options: { env?: Record<string, string>; clock?: ManualClock; dir?: string; database?: TestDatabase; limits?: Partial<ServerLimits> } = {},
 ): Promise<Issuer> {
   const dir = options.dir ?? tempDir();
   const database = options.database ?? (await freshDatabase(dir));
@@ -68,13 +69,13 @@ export async function startIssuer(
   const keys = await openKeys(config, runtime.store, clock, log);
   await keys.maintain();
 
-  const server: Server = createServer();
+  const server: Server = createHttpServer(options.limits);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = resolveIssuer(config, port);
   const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
   const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, clock, log };
-  server.on('request', createApp(deps).callback());
+  serve(server, createApp(deps));
 
   return {
     url: `http://127.0.0.1:${port}`,
