@@ -1,3 +1,4 @@
+import { registerPublicClient } from '../clients/register-public.js';
 import { clientJson, disableClient, registerClient } from '../clients/register.js';
 import type { Command } from './context.js';
 import { createOutput, parseOptions, requireOption, table, UsageError } from './io.js';
@@ -10,8 +11,38 @@ const create: Command = async ({ store, clock }, args) => {
     scopes: { type: 'string' },
     audience: { type: 'string', multiple: true },
     introspect: { type: 'boolean' },
+    public: { type: 'boolean' },
+    origin: { type: 'string', multiple: true },
   });
   const grantTypes = values.grants?.split(',').map((grant) => grant.trim()).filter((grant) => grant !== '') ?? [];
+  if (values.public) {
+    // A public client has no secret, so it can neither hold one nor prove one to /introspect.
+    if (values.secret !== undefined) throw new UsageError('--public clients have no secret: drop --secret');
+    if (values.introspect) throw new UsageError('--public clients cannot introspect: a resource server needs a secret');
+    const record = await registerPublicClient(
+      store,
+      {
+        id: requireOption(values.id, 'id'),
+        ...(values.grants === undefined ? {} : { grantTypes }),
+        scope: values.scopes ?? '',
+        audiences: values.audience ?? [],
+        origins: values.origin ?? [],
+      },
+      clock.now(),
+    );
+    createOutput(values.json ?? false).result(clientJson(record), () =>
+      [
+        `client_id:     ${record.id}`,
+        `client auth:   none (public client: client_id in the body, no secret)`,
+        `grant_types:   ${record.grantTypes.join(',')}`,
+        `scope:         ${record.scope.join(' ') || '(none)'}`,
+        `audience:      ${record.audiences.join(' ') || '(the issuer)'}`,
+        `origins:       ${record.origins.join(' ') || '(none: no browser may call /token)'}`,
+      ].join('\n'),
+    );
+    return;
+  }
+  if (values.origin !== undefined) throw new UsageError('--origin is for --public clients: a browser cannot keep a client secret');
   const { record, secret } = await registerClient(
     store,
     {

@@ -29,6 +29,7 @@ const singles: Record<string, Command> = { migrate, janitor };
 
 const USAGE = `usage: gatehouse <command> [--json]
   clients create --id ID [--secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
+  clients create --public --id ID [--grants password,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
   clients list | clients disable ID
   users create --username U (--password P | --password-stdin)
   users set-password U (--password P | --password-stdin) | users disable U | users enable U

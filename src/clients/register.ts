@@ -35,9 +35,12 @@ export function assertAbsoluteUri(value: string, what: string): void {
   if (url.hash !== '' || value.includes('#') || /\s/.test(value)) throw new InvalidInput(`${what} must not have a fragment or spaces: ${value}`);
 }
 
-export async function registerClient(store: Store, input: NewClient, now: number): Promise<RegisteredClient> {
+/** What every client needs, public or confidential: a valid id, known grants, a well-formed scope and audiences. */
+export async function checkClientInput(
+  store: Store,
+  input: Pick<NewClient, 'id' | 'grantTypes' | 'scope' | 'audiences'>,
+): Promise<{ grantTypes: string[]; scope: string[]; audiences: string[] }> {
   if (!CLIENT_ID.test(input.id)) throw new InvalidInput('client id must be 1-128 printable ASCII characters without spaces');
-  if (input.secret !== undefined && input.secret.length < 32) throw new InvalidInput('client secret must have at least 32 characters');
   const grantTypes = [...new Set(input.grantTypes ?? [])];
   for (const grant of grantTypes) {
     if (!GRANT_TYPES.includes(grant)) throw new InvalidInput(`unknown grant type ${grant}; use ${GRANT_TYPES.join(', ')}`);
@@ -48,7 +51,12 @@ export async function registerClient(store: Store, input: NewClient, now: number
   audiences.forEach((audience) => assertAbsoluteUri(audience, 'audience'));
   // RFC 9068 §5: a client's id must never equal a user's `sub`, or its tokens could pass for that user's.
   if (await store.users.findById(input.id)) throw new OperationRefused(`client id ${input.id} equals a user's subject identifier`);
+  return { grantTypes, scope, audiences };
+}
 
+export async function registerClient(store: Store, input: NewClient, now: number): Promise<RegisteredClient> {
+  if (input.secret !== undefined && input.secret.length < 32) throw new InvalidInput('client secret must have at least 32 characters');
+  const { grantTypes, scope, audiences } = await checkClientInput(store, input);
   const secret = input.secret ?? randomToken(32);
   const record: ClientRecord = {
     id: input.id,
@@ -57,6 +65,8 @@ export async function registerClient(store: Store, input: NewClient, now: number
     scope,
     audiences,
     introspect: input.introspect ?? false,
+    publicClient: false,
+    origins: [],
     createdAt: now,
     disabledAt: null,
   };
@@ -80,6 +90,7 @@ export function clientJson(client: ClientRecord, secret?: string) {
     scope: client.scope.join(' '),
     audience: client.audiences,
     introspect: client.introspect,
+    ...(client.publicClient ? { token_endpoint_auth_method: 'none', origins: client.origins } : {}),
     ...(secret === undefined ? { created_at: client.createdAt, disabled: client.disabledAt !== null } : {}),
   };
 }

@@ -11,7 +11,8 @@ export function introspectionEndpoint(deps: Deps) {
     const params = await readForm(ctx);
     const caller = await authenticateClient(ctx, params, deps.store);
     // RFC 7662 §2.1: the endpoint "MUST also require some form of authorization"; §4: against token scanning.
-    if (!caller.introspect) throw invalidClient('client is not allowed to introspect');
+    // A public client never introspects, whatever its row says: anyone can claim its client_id.
+    if (!caller.introspect || caller.publicClient) throw invalidClient('client is not allowed to introspect');
     const token = params.get('token');
     if (token === undefined) throw invalidRequest('token is required');
     // token_type_hint is ignored: both token types are recognised by their form (RFC 7662 §2.1 allows it).

@@ -7,6 +7,8 @@ import type { Deps } from '../deps.js';
 import { GRANT_TYPES } from '../grants/index.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
+/** Public clients (RFC 7591 §2 "none": client_id in the body, no secret) log in, renew and revoke; never introspect. */
+const PUBLIC_AUTH_METHODS = [...AUTH_METHODS, 'none'];
 
 export function metadataEndpoint(deps: Deps) {
   return async function metadata(ctx: Context): Promise<void> {
@@ -25,9 +27,9 @@ export function metadataEndpoint(deps: Deps) {
       introspection_endpoint: `${issuer}/introspect`,
       revocation_endpoint: `${issuer}/revoke`,
       grant_types_supported: GRANT_TYPES,
-      token_endpoint_auth_methods_supported: AUTH_METHODS,
+      token_endpoint_auth_methods_supported: PUBLIC_AUTH_METHODS,
       introspection_endpoint_auth_methods_supported: AUTH_METHODS,
-      revocation_endpoint_auth_methods_supported: AUTH_METHODS,
+      revocation_endpoint_auth_methods_supported: PUBLIC_AUTH_METHODS,
       ...(scopes.size > 0 ? { scopes_supported: [...scopes].sort() } : {}),
     };
   };

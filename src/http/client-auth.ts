@@ -1,6 +1,7 @@
 /**
  * Client authentication at /token, /introspect and /revoke (RFC 6749 §2.3.1): client_secret_basic, with id and
  * secret form-urlencoded before base64, or client_secret_post. Exactly one method per request (RFC 6749 §2.3).
+ * A public client has no secret and names itself with client_id in the body alone (method "none", RFC 7591 §2).
  */
 import type { Context } from 'koa';
 import { invalidClient, invalidRequest } from '../errors.js';
@@ -10,13 +11,11 @@ import type { ClientRecord } from '../storage/clients.js';
 import type { Store } from '../storage/store.js';
 import type { FormParams } from './form.js';
 
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
-export interface ClientCredentials {
-  clientId: string;
-  secret: string;
-  method: ClientAuthMethod;
-}
+export type ClientCredentials =
+  | { clientId: string; secret: string; method: 'client_secret_basic' | 'client_secret_post' }
+  | { clientId: string; method: 'none' };
 
 /** Compared against when the client does not exist, so both paths do the same work. */
 const NO_CLIENT_HASH = sha256Hex('gatehouse: no such client');
@@ -48,6 +47,7 @@ export function readClientCredentials(ctx: Context, form: FormParams): ClientCre
     return { ...basic, method: 'client_secret_basic' };
   }
   if (postId !== undefined && postSecret !== undefined) return { clientId: postId, secret: postSecret, method: 'client_secret_post' };
+  if (postId !== undefined) return { clientId: postId, method: 'none' };
   throw invalidClient('no client credentials');
 }
 
@@ -59,6 +59,12 @@ export function readClientCredentials(ctx: Context, form: FormParams): ClientCre
 export async function authenticateClient(ctx: Context, form: FormParams, store: Store): Promise<ClientRecord> {
   const credentials = readClientCredentials(ctx, form);
   const client = credentials.clientId.length <= 128 ? await store.clients.find(credentials.clientId) : undefined;
+  // RFC 6749 §2.1: a public client cannot authenticate; client_id alone is accepted only from a client registered
+  // as public, and a public client has no secret to present any other way (its secretHash is null).
+  if (credentials.method === 'none') {
+    if (!client || !client.publicClient || client.disabledAt !== null) throw invalidClient('client_id alone, and not an enabled public client');
+    return client;
+  }
   const presented = sha256Hex(credentials.secret);
   const matches = hexDigestsEqual(presented, client?.secretHash ?? NO_CLIENT_HASH);
   if (!client || !matches || client.secretHash === null || client.disabledAt !== null) {

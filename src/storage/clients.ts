@@ -9,6 +9,10 @@ export interface ClientRecord {
   scope: string[];
   audiences: string[];
   introspect: boolean;
+  /** A public client (RFC 6749 §2.1) has no secret: token_endpoint_auth_method "none". */
+  publicClient: boolean;
+  /** Web origins (scheme://host[:port]) allowed to call /token and /revoke for this client (CORS). */
+  origins: string[];
   createdAt: number;
   disabledAt: number | null;
 }
@@ -20,6 +24,8 @@ interface ClientRow {
   scope: string;
   audiences: string;
   introspect: number | boolean;
+  public_client: number | boolean;
+  origins: string;
   created_at: number;
   disabled_at: number | null;
 }
@@ -34,6 +40,8 @@ function fromRow(row: ClientRow): ClientRecord {
     scope: words(row.scope),
     audiences: words(row.audiences),
     introspect: Boolean(row.introspect),
+    publicClient: Boolean(row.public_client),
+    origins: words(row.origins),
     createdAt: Number(row.created_at),
     disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
   };
@@ -67,6 +75,8 @@ export class ClientStore {
         scope: client.scope.join(' '),
         audiences: client.audiences.join(' '),
         introspect: client.introspect,
+        public_client: client.publicClient,
+        origins: client.origins.join(' '),
         created_at: client.createdAt,
         disabled_at: client.disabledAt,
       });
@@ -75,6 +85,12 @@ export class ClientStore {
       if (isUniqueViolation(error)) return false;
       throw error;
     }
+  }
+
+  /** Whether an enabled client lists `origin`: a CORS preflight names no client, only its origin. */
+  async isOriginRegistered(origin: string): Promise<boolean> {
+    const rows = await this.db<ClientRow>('clients').whereNull('disabled_at').whereNot('origins', '').select('origins');
+    return rows.some((row) => words(row.origins).includes(origin));
   }
 
   async disable(id: string, now: number): Promise<boolean> {

@@ -198,11 +198,12 @@ test('META-04 grant_types_supported is exactly password, client_credentials and 
   t.deepEqual([...json.grant_types_supported].sort(), ['client_credentials', 'password', 'refresh_token']);
 });
 
-test('META-05 each endpoint lists client_secret_basic and client_secret_post, and each accepts both', async (t) => {
+test('META-05 each endpoint lists client_secret_basic and client_secret_post, and each accepts both; public clients ("none") only at /token and /revoke', async (t) => {
   const { json } = await metadata(t.context);
-  for (const member of ['token_endpoint_auth_methods_supported', 'introspection_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
-    t.deepEqual([...json[member]].sort(), ['client_secret_basic', 'client_secret_post'], member);
+  for (const member of ['token_endpoint_auth_methods_supported', 'revocation_endpoint_auth_methods_supported']) {
+    t.deepEqual([...json[member]].sort(), ['client_secret_basic', 'client_secret_post', 'none'], member);
   }
+  t.deepEqual([...json.introspection_endpoint_auth_methods_supported].sort(), ['client_secret_basic', 'client_secret_post']);
   const viaPost = await postForm(`${t.context.url}/token`, { grant_type: 'client_credentials', client_id: confB.id, client_secret: confB.secret });
   t.is(viaPost.status, 200);
   const introspection = await postForm(`${t.context.url}/introspect`, { token: viaPost.json.access_token, client_id: rs1.id, client_secret: rs1.secret });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
+import * as publicClients from './002_public_clients.js';
 import * as janitorIndexes from './003_janitor_indexes.js';
 
 interface Migration {
@@ -13,6 +14,7 @@ interface Migration {
  */
 const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['001_initial', initial],
+  ['002_public_clients', publicClients],
   ['003_janitor_indexes', janitorIndexes],
 ];
 

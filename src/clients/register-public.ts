@@ -1,0 +1,52 @@
+/**
+ * Registering a public client: an app in a browser (or on a device) that cannot keep a secret (RFC 6749 §2.1).
+ * It has none ("token_endpoint_auth_method": "none", RFC 7591 §2) and names itself with client_id in the body.
+ * Its refresh tokens rotate on every use, as every refresh token here does (RFC 9700 §2.2.2 requires rotation or
+ * sender-constraining for public clients).
+ */
+import { InvalidInput, OperationRefused } from '../errors.js';
+import type { ClientRecord } from '../storage/clients.js';
+import type { Store } from '../storage/store.js';
+import { parseOrigin } from './origin.js';
+import { checkClientInput } from './register.js';
+
+export interface NewPublicClient {
+  id: string;
+  /** Default: password and refresh_token. */
+  grantTypes?: readonly string[];
+  scope?: string;
+  audiences?: readonly string[];
+  /** Web origins allowed to call /token and /revoke (CORS). */
+  origins?: readonly string[];
+}
+
+/**
+ * RFC 6749 §4.4: client_credentials "MUST only be used by confidential clients". Without a secret a client can
+ * only log a user in and renew: no client_credentials, and no introspection.
+ */
+export const PUBLIC_CLIENT_GRANTS: readonly string[] = ['password', 'refresh_token'];
+
+export async function registerPublicClient(store: Store, input: NewPublicClient, now: number): Promise<ClientRecord> {
+  const grantRequest = input.grantTypes ?? PUBLIC_CLIENT_GRANTS;
+  for (const grant of grantRequest) {
+    if (!PUBLIC_CLIENT_GRANTS.includes(grant)) {
+      throw new InvalidInput(`a public client may use only the ${PUBLIC_CLIENT_GRANTS.join(' and ')} grants, not ${grant}`);
+    }
+  }
+  const origins = [...new Set(input.origins ?? [])].map(parseOrigin);
+  const { grantTypes, scope, audiences } = await checkClientInput(store, { ...input, grantTypes: grantRequest });
+  const record: ClientRecord = {
+    id: input.id,
+    secretHash: null,
+    grantTypes,
+    scope,
+    audiences,
+    introspect: false,
+    publicClient: true,
+    origins,
+    createdAt: now,
+    disabledAt: null,
+  };
+  if (!(await store.clients.insert(record))) throw new OperationRefused(`client ${input.id} already exists`);
+  return record;
+}
