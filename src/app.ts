@@ -13,6 +13,7 @@ import { metadataEndpoint } from './endpoints/metadata.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { methodNotAllowed, notFound } from './errors.js';
+import { corsPreflight, varyOnOrigin } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { noStore } from './http/no-store.js';
 
@@ -30,9 +31,9 @@ export function createApp(deps: Deps): Koa {
   // and the metadata sits at /.well-known/oauth-authorization-server/tenant (RFC 8414 §3.1).
   const base = issuerPath(deps.issuer);
   const router = new Router();
-  router.post(`${base}/token`, noStore, tokenEndpoint(deps));
+  router.post(`${base}/token`, noStore, varyOnOrigin, tokenEndpoint(deps));
   router.post(`${base}/introspect`, noStore, introspectionEndpoint(deps));
-  router.post(`${base}/revoke`, noStore, revocationEndpoint(deps));
+  router.post(`${base}/revoke`, noStore, varyOnOrigin, revocationEndpoint(deps));
   router.get(`${base}/.well-known/jwks.json`, jwksEndpoint(deps));
   router.get(`/.well-known/oauth-authorization-server${base}`, metadataEndpoint(deps));
   const admin = adminRoutes(deps, `${base}/admin`);
@@ -42,6 +43,8 @@ export function createApp(deps: Deps): Koa {
 
   app.use(errorHandler(deps.log));
   app.use(methodGuard);
+  // Browser apps (public clients with --origin) call /token and /revoke; nothing else is open to other origins.
+  app.use(corsPreflight(deps.store, [`${base}/token`, `${base}/revoke`]));
   app.use(router.routes());
   app.use(admin.routes());
   return app;

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
 import { invalidRequest, unauthorizedClient } from '../errors.js';
 import { authenticateClient } from '../http/client-auth.js';
+import { allowClientOrigin } from '../http/cors.js';
 import { readForm } from '../http/form.js';
 import { looksLikeJwt } from '../tokens/access-token.js';
 import { inspectAccessToken } from '../tokens/introspection.js';
@@ -18,6 +19,7 @@ export function revocationEndpoint(deps: Deps) {
   return async function revoke(ctx: Context): Promise<void> {
     const params = await readForm(ctx);
     const client = await authenticateClient(ctx, params, deps.store);
+    allowClientOrigin(ctx, client);
     const token = params.get('token');
     if (token === undefined) throw invalidRequest('token is required');
     const now = deps.clock.now();

@@ -4,12 +4,14 @@ import type { Deps } from '../deps.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors.js';
 import { grants } from '../grants/index.js';
 import { authenticateClient } from '../http/client-auth.js';
+import { allowClientOrigin } from '../http/cors.js';
 import { readForm } from '../http/form.js';
 
 export function tokenEndpoint(deps: Deps) {
   return async function token(ctx: Context): Promise<void> {
     const params = await readForm(ctx);
     const client = await authenticateClient(ctx, params, deps.store);
+    allowClientOrigin(ctx, client);
     const grantType = params.get('grant_type');
     if (grantType === undefined) throw invalidRequest('grant_type is required');
     const grant = grants.get(grantType);
