@@ -1,0 +1,130 @@
+/**
+ * A small protected API on the resource-server middleware: a notes service. GET /notes needs `notes:read`,
+ * POST /notes (JSON {"text":"…"}) needs `notes:write`; each user sees only their own notes.
+ *
+ *   ISSUER=http://localhost:4000 CLIENT_ID=notes-api CLIENT_SECRET=… AUDIENCE=https://api.example.com \
+ *     PORT=4100 npx tsx scripts/example-api.ts
+ *
+ * Tests and the demo call startExampleApi() instead, on a free port.
+ */
+import Router from '@koa/router';
+import Koa from 'koa';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { createResourceServer, type ResourceServer, type ResourceServerOptions, type ResourceServerState } from '../src/resource-server/index.js';
+
+export interface ExampleApiOptions extends ResourceServerOptions {
+  /** Default 0: a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface ExampleApi {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  resourceServer: ResourceServer;
+  close(): Promise<void>;
+}
+
+interface Note {
+  id: number;
+  text: string;
+  created_by: string;
+}
+
+const MAX_BODY_BYTES = 4096;
+
+async function readJson(req: Koa.Context['req']): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return undefined;
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Koa app: the notes routes behind the middleware. */
+export function createExampleApp(tokens: ResourceServer): Koa<ResourceServerState> {
+  const notesBySubject = new Map<string, Note[]>();
+  let nextId = 1;
+  const router = new Router<ResourceServerState>();
+
+  router.get('/notes', tokens.requireScopes('notes:read'), (ctx) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = notesBySubject.get(ctx.state.auth.subject) ?? [];
+  });
+
+  router.post('/notes', tokens.requireScopes('notes:write'), async (ctx) => {
+    const body = await readJson(ctx.req);
+    const text = (body as { text?: unknown } | undefined)?.text;
+    if (typeof text !== 'string' || text === '') {
+      ctx.status = 400;
+      ctx.body = { error: 'invalid_note', error_description: 'Send JSON {"text":"…"} of at most 4 KiB' };
+      return;
+    }
+    const { auth } = ctx.state;
+    const note: Note = { id: nextId++, text, created_by: auth.username ?? auth.subject };
+    notesBySubject.set(auth.subject, [...(notesBySubject.get(auth.subject) ?? []), note]);
+    ctx.status = 201;
+    ctx.body = note;
+  });
+
+  const app = new Koa<ResourceServerState>();
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}
+
+export async function startExampleApi(options: ExampleApiOptions): Promise<ExampleApi> {
+  const { port = 0, host = '127.0.0.1', ...resourceServerOptions } = options;
+  const resourceServer = createResourceServer(resourceServerOptions);
+  const server: Server = createServer(createExampleApp(resourceServer).callback());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`,
+    port: bound,
+    resourceServer,
+    async close() {
+      resourceServer.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    process.stderr.write(`example-api: set ${name}\n`);
+    process.exit(2);
+  }
+  return value;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const api = await startExampleApi({
+    issuer: required('ISSUER'),
+    clientId: required('CLIENT_ID'),
+    clientSecret: required('CLIENT_SECRET'),
+    audience: required('AUDIENCE'),
+    port: Number(process.env.PORT ?? 4100),
+    ...(process.env.CACHE_TTL ? { cache: { ttlSeconds: Number(process.env.CACHE_TTL) } } : {}),
+  });
+  process.stderr.write(`notes API listening on ${api.url} (GET /notes: notes:read, POST /notes: notes:write)\n`);
+  const stop = () => void api.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
