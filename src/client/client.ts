@@ -1,0 +1,165 @@
+/**
+ * A fetch wrapper that keeps a user's tokens: it attaches the access token, and when the API answers 401
+ * invalid_token it renews once and retries once. Concurrent calls share one renewal (single flight): with
+ * rotating refresh tokens, two renewals with the same token would look like theft and end the session.
+ */
+import { isInvalidToken } from './challenge.js';
+import { NotLoggedInError, SessionEndedError, TokenEndpointError, TokenRejectedError } from './errors.js';
+import { passwordGrant, postForm, refreshGrant, type TokenSet } from './token-endpoint.js';
+
+export interface GatehouseClientOptions {
+  /** The issuer's token endpoint, e.g. https://auth.example.com/token. */
+  tokenEndpoint: string;
+  /** For logout(): the issuer's revocation endpoint. */
+  revocationEndpoint?: string;
+  clientId: string;
+  /** Confidential clients only (server-side code). Leave it out in a browser: the app is a public client. */
+  clientSecret?: string;
+  /** Tokens restored from storage. */
+  tokens?: TokenSet;
+  /**
+   * The storage callback: called with every new token set (after login and after each renewal, so with each
+   * rotated refresh token) and awaited before the call that needed it goes on; called with undefined when the
+   * session has ended or the user logged out.
+   */
+  saveTokens?: (tokens: TokenSet | undefined) => void | Promise<void>;
+  /** Renew this many seconds before `expires_in` runs out instead of waiting for a 401. Off by default. */
+  renewAheadSeconds?: number;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Epoch milliseconds now. Default: Date.now. */
+  now?: () => number;
+}
+
+export interface LoginOptions {
+  /** A narrower scope than the client's default. */
+  scope?: string;
+  /** RFC 8707: the API the token is for, when the client has several. */
+  resource?: string;
+}
+
+export interface GatehouseClient {
+  /** The password grant; throws LoginFailedError on a wrong username or password. */
+  login(username: string, password: string, options?: LoginOptions): Promise<TokenSet>;
+  /** fetch() with the access token; renews and retries once on 401 invalid_token. */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** Renews now (shared with any renewal already under way). Throws SessionEndedError when the session is gone. */
+  renew(): Promise<TokenSet>;
+  /** Forgets the tokens and, with a revocation endpoint, ends the session at the issuer (RFC 7009). */
+  logout(): Promise<void>;
+  /** The tokens held now, if any. */
+  readonly tokens: TokenSet | undefined;
+}
+
+export function createGatehouseClient(options: GatehouseClientOptions): GatehouseClient {
+  // Bound: a browser's fetch throws "Illegal invocation" when called on another object.
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const now = options.now ?? Date.now;
+  const identity = { clientId: options.clientId, clientSecret: options.clientSecret };
+  let current: TokenSet | undefined = options.tokens;
+  let renewal: Promise<TokenSet> | undefined;
+
+  async function store(tokens: TokenSet | undefined): Promise<void> {
+    current = tokens;
+    await options.saveTokens?.(tokens);
+  }
+
+  async function renewNow(): Promise<TokenSet> {
+    const held = current;
+    if (held?.refreshToken === undefined) {
+      await store(undefined);
+      throw new SessionEndedError('No refresh token to renew with: log in again');
+    }
+    try {
+      const renewed = await refreshGrant(fetchImpl, options.tokenEndpoint, identity, held.refreshToken, now);
+      // A login or logout while the renewal was under way wins over it.
+      if (current !== held) {
+        if (current) return current;
+        throw new NotLoggedInError('Logged out while renewing');
+      }
+      await store(renewed);
+      return renewed;
+    } catch (error) {
+      if (error instanceof SessionEndedError && current === held) await store(undefined);
+      throw error;
+    }
+  }
+
+  /** Single flight: every caller during a renewal gets that renewal's outcome. */
+  function renew(): Promise<TokenSet> {
+    renewal ??= renewNow().finally(() => {
+      renewal = undefined;
+    });
+    return renewal;
+  }
+
+  /** After a 401 with `used`: renew, unless another call already did (or is doing) it. */
+  function renewAfterRejection(used: TokenSet): Promise<TokenSet> {
+    if (renewal) return renewal;
+    if (current !== undefined && current !== used) return Promise.resolve(current);
+    return renew();
+  }
+
+  async function tokensForCall(): Promise<TokenSet> {
+    const held = current;
+    if (!held) throw new NotLoggedInError('Log in first');
+    const ahead = options.renewAheadSeconds;
+    if (ahead === undefined || held.expiresAtMs === undefined || held.refreshToken === undefined) return held;
+    // RFC 6749 §5.1 expires_in, not the JWT: clients must not read access tokens (RFC 9068 §6).
+    if (now() < held.expiresAtMs - ahead * 1000) return held;
+    try {
+      return await renewAfterRejection(held);
+    } catch (error) {
+      // The issuer is down but the token may still be good: try the call with it.
+      if (error instanceof TokenEndpointError) return held;
+      throw error;
+    }
+  }
+
+  function send(request: Request, tokens: TokenSet): Promise<Response> {
+    const attempt = request.clone();
+    attempt.headers.set('authorization', `Bearer ${tokens.accessToken}`);
+    return fetchImpl(attempt);
+  }
+
+  return {
+    async login(username, password, loginOptions = {}) {
+      const tokens = await passwordGrant(fetchImpl, options.tokenEndpoint, identity, { username, password, ...loginOptions }, now);
+      await store(tokens);
+      return tokens;
+    },
+
+    async fetch(input, init) {
+      // A Request can be cloned for the one retry, whatever the body.
+      const request = new Request(input, init);
+      const used = await tokensForCall();
+      const first = await send(request, used);
+      if (!(await isInvalidToken(first))) return first;
+      await first.body?.cancel();
+      const renewed = await renewAfterRejection(used);
+      const second = await send(request, renewed);
+      // standards §15 step 5: a second invalid_token right after a renewal is a hard failure, not a loop.
+      if (await isInvalidToken(second)) {
+        await second.body?.cancel();
+        throw new TokenRejectedError('The API refused a freshly renewed access token');
+      }
+      return second;
+    },
+
+    renew,
+
+    async logout() {
+      const held = current;
+      await store(undefined);
+      if (held?.refreshToken === undefined || options.revocationEndpoint === undefined) return;
+      // RFC 7009 §2.1: revoking the refresh token ends the session, and with it every access token.
+      const { status, body } = await postForm(fetchImpl, options.revocationEndpoint, identity, { token: held.refreshToken, token_type_hint: 'refresh_token' });
+      if (status !== 200) throw new TokenEndpointError(`logout failed: ${status}`, status, typeof body?.error === 'string' ? body.error : undefined);
+    },
+
+    get tokens() {
+      return current;
+    },
+  };
+}
+
