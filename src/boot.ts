@@ -8,6 +8,8 @@ import type { ScheduleSettings } from './keys/schedule.js';
 import { resolveKeySecrets } from './keys/secret-file.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
+import { Throttle } from './security/throttle.js';
+import { throttleSettings } from './security/throttle-policy.js';
 import { createDatabase, migrate, type Database } from './storage/database.js';
 import { Store } from './storage/store.js';
 
@@ -48,4 +50,9 @@ export async function openKeys(config: Config, store: Store, clock: Clock, log: 
   const keys = new KeyManager(store, encryption, scheduleSettings(config), clock, log);
   await keys.reload();
   return keys;
+}
+
+/** The brute-force throttle with the configured thresholds. */
+export function openThrottle(config: Config, store: Store, clock: Clock): Throttle {
+  return new Throttle(store, throttleSettings(config.lockout), clock);
 }

@@ -34,6 +34,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** How often the janitor deletes expired rows; 0 turns it off. */
   readonly janitorIntervalSeconds: number;
+  /** Brute-force thresholds: failures before waiting starts, per (username, IP), per IP, per username; the longest wait. */
+  readonly lockout: { perUserAndAddress: number; perAddress: number; perUser: number; maxDelaySeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -178,6 +180,12 @@ export function loadConfig(env: Env): Config {
     clockLeewaySeconds,
     trustProxy: readBoolean(env, 'GATEHOUSE_TRUST_PROXY', false),
     janitorIntervalSeconds: readInteger(env, 'GATEHOUSE_JANITOR_INTERVAL', 600, 0, DAY),
+    lockout: {
+      perUserAndAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_THRESHOLD', 5, 1, 1000),
+      perAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_IP_THRESHOLD', 50, 1, 100_000),
+      perUser: readInteger(env, 'GATEHOUSE_LOCKOUT_USER_THRESHOLD', 20, 1, 10_000),
+      maxDelaySeconds: readInteger(env, 'GATEHOUSE_LOCKOUT_MAX_SECONDS', 900, 1, DAY),
+    },
   });
 }
 

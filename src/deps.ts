@@ -3,6 +3,7 @@ import type { KeyManager } from './keys/key-manager.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import type { PasswordHasher } from './passwords/argon2.js';
+import type { Throttle } from './security/throttle.js';
 import type { Store } from './storage/store.js';
 
 /** Everything the issuer needs, handed to createApp; nothing is read from globals. */
@@ -13,6 +14,7 @@ export interface Deps {
   readonly store: Store;
   readonly keys: KeyManager;
   readonly passwords: PasswordHasher;
+  readonly throttle: Throttle;
   readonly clock: Clock;
   readonly log: Logger;
 }

@@ -76,6 +76,15 @@ export const methodNotAllowed = (allow: readonly string[]) =>
 export const payloadTooLarge = (limitBytes: number) =>
   new OAuthError('invalid_request', 413, `The request body exceeds ${limitBytes} bytes`, { headers: { Connection: 'close' } });
 
+/**
+ * Brute-force throttling (RFC 6585 §4): too many failed attempts from here or for this account. The same answer
+ * whatever the credentials presented, so a blocked account says nothing about a guess.
+ */
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new OAuthError('temporarily_unavailable', 429, 'Too many failed attempts; try again later', {
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });
+
 /** The database cannot be reached: the same request may succeed shortly (RFC 9110 §15.6.4). */
 export const temporarilyUnavailable = () =>
   new OAuthError('temporarily_unavailable', 503, 'The service is temporarily unavailable', { headers: { 'Retry-After': '2' } });

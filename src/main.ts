@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import { createHttpServer, serve } from './http/server.js';
-import { openKeys, openRuntime, type Runtime } from './boot.js';
+import { openKeys, openRuntime, openThrottle, type Runtime } from './boot.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
 import { KeySecretError } from './keys/encryption.js';
 import { Janitor } from './maintenance/janitor.js';
@@ -73,7 +73,8 @@ async function main(): Promise<void> {
   const port = await listen(server, config);
   const issuer = resolveIssuer(config, port);
   const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
-  const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, clock: systemClock, log });
+  const throttle = openThrottle(config, opened.runtime.store, systemClock);
+  const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, throttle, clock: systemClock, log });
   serve(server, app);
   keys.start();
   opened.janitor = new Janitor(opened.runtime.store, systemClock, log);

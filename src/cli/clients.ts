@@ -1,5 +1,5 @@
 import { registerPublicClient } from '../clients/register-public.js';
-import { clientJson, disableClient, registerClient } from '../clients/register.js';
+import { clientJson, disableClient, registerClient, rotateClientSecret } from '../clients/register.js';
 import type { Command } from './context.js';
 import { createOutput, parseOptions, requireOption, table, UsageError } from './io.js';
 
@@ -87,4 +87,18 @@ const disable: Command = async ({ store, clock }, args) => {
   createOutput(values.json ?? false).result({ client_id: id, disabled: true }, () => `client ${id} disabled; its tokens are inactive and its sessions ended`);
 };
 
-export const clientCommands: Record<string, Command> = { create, list, disable };
+/** `clients rotate-secret ID [--overlap SECONDS]`: a new secret now; the old one works until the overlap ends. */
+const rotateSecret: Command = async ({ store, clock }, args) => {
+  const { values, positionals } = parseOptions(args, { overlap: { type: 'string' } }, 1);
+  const id = positionals[0];
+  if (id === undefined) throw new UsageError('usage: gatehouse clients rotate-secret ID [--overlap SECONDS]');
+  const overlap = values.overlap ?? '3600';
+  if (!/^\d+$/.test(overlap) || Number(overlap) > 30 * 86_400) throw new UsageError('--overlap takes whole seconds, at most 30 days');
+  const now = clock.now();
+  const secret = await rotateClientSecret(store, id, Number(overlap), now);
+  createOutput(values.json ?? false).result({ client_id: id, client_secret: secret, previous_secret_expires_at: now + Number(overlap) }, () =>
+    [`client_id:     ${id}`, `client_secret: ${secret}`, `The previous secret keeps working for ${overlap} s. This secret is shown only now.`].join('\n'),
+  );
+};
+
+export const clientCommands: Record<string, Command> = { create, list, disable, 'rotate-secret': rotateSecret };

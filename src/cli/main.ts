@@ -9,6 +9,7 @@ import { InvalidInput, OperationRefused } from '../errors.js';
 import { KeySecretError } from '../keys/encryption.js';
 import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
+import { auditCommand } from './audit.js';
 import { clientCommands } from './clients.js';
 import type { Command } from './context.js';
 import { UsageError } from './io.js';
@@ -25,18 +26,19 @@ const nouns: Record<string, Record<string, Command>> = {
 };
 
 /** Commands without a noun. */
-const singles: Record<string, Command> = { migrate, janitor };
+const singles: Record<string, Command> = { migrate, janitor, audit: auditCommand };
 
 const USAGE = `usage: gatehouse <command> [--json]
   clients create --id ID [--secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
   clients create --public --id ID [--grants password,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
-  clients list | clients disable ID
+  clients list | clients disable ID | clients rotate-secret ID [--overlap SECONDS]
   users create --username U (--password P | --password-stdin)
   users set-password U (--password P | --password-stdin) | users disable U | users enable U
   sessions list [--user U] | sessions revoke SID | sessions revoke --user U
   keys list | keys rotate [--now] | keys revoke KID | keys reencrypt
   migrate                 apply pending database migrations (npm start does it too)
-  janitor                 delete expired sessions, refresh tokens and revocations once`;
+  janitor                 delete expired sessions, refresh tokens and revocations once
+  audit [--user U] [--since 24h|ISO|epoch] [--limit N]   the security events, newest first`;
 
 async function run(argv: string[]): Promise<void> {
   const [noun, verb, ...args] = argv;

@@ -13,7 +13,15 @@ export const janitor: Command = async ({ store, clock }, args) => {
   const { values } = parseOptions(args, {});
   const report = await runJanitor(store, clock);
   createOutput(values.json ?? false).result(
-    { revocations_deleted: report.revocations, refresh_tokens_deleted: report.refreshTokens, sessions_deleted: report.sessions },
-    () => `deleted ${report.revocations} revocation(s), ${report.refreshTokens} refresh token(s), ${report.sessions} session(s)`,
+    {
+      revocations_deleted: report.revocations,
+      refresh_tokens_deleted: report.refreshTokens,
+      sessions_deleted: report.sessions,
+      throttle_counters_deleted: report.throttleCounters,
+      audit_events_deleted: report.auditEvents,
+    },
+    () =>
+      `deleted ${report.revocations} revocation(s), ${report.refreshTokens} refresh token(s), ${report.sessions} session(s), ` +
+      `${report.throttleCounters} throttle counter(s), ${report.auditEvents} audit event(s)`,
   );
 };

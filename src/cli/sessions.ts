@@ -22,12 +22,12 @@ const revoke: Command = async ({ store, clock, log }, args) => {
   if ((sid === undefined) === (values.user === undefined)) throw new UsageError('usage: gatehouse sessions revoke (SID | --user USERNAME)');
   const out = createOutput(values.json ?? false);
   if (sid !== undefined) {
-    if ((await endSession(store, sid, clock.now())) === 'not-found') throw new OperationRefused(`no session ${sid}`);
+    if ((await endSession(store, sid, clock.now(), 'cli')) === 'not-found') throw new OperationRefused(`no session ${sid}`);
     log.info('session ended', { sid, by: 'cli' });
     out.result({ sid, ended: true }, () => `session ${sid} ended`);
     return;
   }
-  const ended = await endUserSessions(store, values.user!, clock.now());
+  const ended = await endUserSessions(store, values.user!, clock.now(), 'cli');
   if (ended === undefined) throw new OperationRefused(`no user ${values.user}`);
   out.result({ username: values.user, sessions_ended: ended }, () => `${ended} session(s) of ${values.user} ended`);
 };

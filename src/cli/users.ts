@@ -34,10 +34,10 @@ const disable: Command = async ({ store, clock }, args) => {
   createOutput(values.json ?? false).result({ username, disabled: true, sessions_ended: ended }, () => `user ${username} disabled; ${ended} session(s) ended`);
 };
 
-const enable: Command = async ({ store }, args) => {
+const enable: Command = async ({ store, clock }, args) => {
   const { values, positionals } = parseOptions(args, {}, 1);
   const username = usernameArgument(positionals, 'enable USERNAME');
-  await enableUser(store, username);
+  await enableUser(store, username, clock.now());
   createOutput(values.json ?? false).result({ username, disabled: false }, () => `user ${username} enabled`);
 };
 

@@ -38,6 +38,8 @@ export async function registerPublicClient(store: Store, input: NewPublicClient,
   const record: ClientRecord = {
     id: input.id,
     secretHash: null,
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
     grantTypes,
     scope,
     audiences,

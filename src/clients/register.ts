@@ -1,4 +1,5 @@
 /** Registering and disabling clients: what `gatehouse clients …` does, with its validation. */
+import { audit } from '../audit/audit.js';
 import { InvalidInput, OperationRefused } from '../errors.js';
 import { GRANT_TYPES } from '../grants/index.js';
 import { randomToken, sha256Hex } from '../lib/crypto.js';
@@ -61,6 +62,8 @@ export async function registerClient(store: Store, input: NewClient, now: number
   const record: ClientRecord = {
     id: input.id,
     secretHash: sha256Hex(secret),
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
     grantTypes,
     scope,
     audiences,
@@ -78,8 +81,25 @@ export async function registerClient(store: Store, input: NewClient, now: number
 export async function disableClient(store: Store, id: string, now: number): Promise<void> {
   await store.transaction(async (tx) => {
     if (!(await tx.clients.disable(id, now))) throw new OperationRefused(`no client ${id}`);
-    await tx.sessions.endAll({ clientId: id }, now, 'client_disabled');
+    const ended = await tx.sessions.endAll({ clientId: id }, now, 'client_disabled');
+    await audit(tx, now, { type: 'client_disabled', actor: 'cli', subject: id, clientId: id, detail: `${ended} session(s) ended` });
   });
+}
+
+/**
+ * A new secret for a confidential client, without downtime: the current secret keeps working for
+ * `overlapSeconds` more, long enough to roll the new one out. Only the new secret's hash is stored.
+ */
+export async function rotateClientSecret(store: Store, id: string, overlapSeconds: number, now: number): Promise<string> {
+  const secret = randomToken(32);
+  await store.transaction(async (tx) => {
+    const client = await tx.clients.find(id);
+    if (!client) throw new OperationRefused(`no client ${id}`);
+    if (client.publicClient) throw new OperationRefused(`client ${id} is public and has no secret`);
+    await tx.clients.rotateSecret(id, sha256Hex(secret), now + overlapSeconds);
+    await audit(tx, now, { type: 'client_secret_rotated', actor: 'cli', subject: id, clientId: id, detail: `old secret valid ${overlapSeconds}s more` });
+  });
+  return secret;
 }
 
 export function clientJson(client: ClientRecord, secret?: string) {

@@ -5,9 +5,14 @@
 import Router from '@koa/router';
 import type { Deps } from '../deps.js';
 import { notFound } from '../errors.js';
-import { requireBearer } from '../http/bearer-auth.js';
+import { requireBearer, type BearerState } from '../http/bearer-auth.js';
 import { ADMIN_SCOPE } from '../grants/shared.js';
 import { endSession, endUserSessions, listSessions, sessionJson } from '../sessions/control.js';
+
+/** Who is acting, for the audit trail: the client whose admin token authorised the request. */
+function adminActor(ctx: { state: unknown }): string {
+  return `admin-api:${(ctx.state as BearerState).token.claims.client_id}`;
+}
 
 export function adminRoutes(deps: Deps, prefix: string): Router {
   const router = new Router({ prefix });
@@ -22,14 +27,14 @@ export function adminRoutes(deps: Deps, prefix: string): Router {
   });
 
   router.delete('/users/:username/sessions', admin, async (ctx) => {
-    const ended = await endUserSessions(deps.store, ctx.params.username!, deps.clock.now());
+    const ended = await endUserSessions(deps.store, ctx.params.username!, deps.clock.now(), adminActor(ctx));
     if (ended === undefined) throw notFound('No such user');
     deps.log.info('sessions ended', { count: ended, by: 'admin api' });
     ctx.status = 204;
   });
 
   router.delete('/sessions/:sid', admin, async (ctx) => {
-    if ((await endSession(deps.store, ctx.params.sid!, deps.clock.now())) === 'not-found') throw notFound('No such session');
+    if ((await endSession(deps.store, ctx.params.sid!, deps.clock.now(), adminActor(ctx))) === 'not-found') throw notFound('No such session');
     deps.log.info('session ended', { sid: ctx.params.sid, by: 'admin api' });
     ctx.status = 204;
   });

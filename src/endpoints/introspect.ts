@@ -9,7 +9,7 @@ import { introspect } from '../tokens/introspection.js';
 export function introspectionEndpoint(deps: Deps) {
   return async function introspection(ctx: Context): Promise<void> {
     const params = await readForm(ctx);
-    const caller = await authenticateClient(ctx, params, deps.store);
+    const caller = await authenticateClient(ctx, params, deps);
     // RFC 7662 §2.1: the endpoint "MUST also require some form of authorization"; §4: against token scanning.
     // A public client never introspects, whatever its row says: anyone can claim its client_id.
     if (!caller.introspect || caller.publicClient) throw invalidClient('client is not allowed to introspect');

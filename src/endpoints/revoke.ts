@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
+import { audit } from '../audit/audit.js';
 import { invalidRequest, unauthorizedClient } from '../errors.js';
 import { authenticateClient } from '../http/client-auth.js';
 import { allowClientOrigin } from '../http/cors.js';
@@ -18,7 +19,7 @@ const NOT_YOURS = 'The token was not issued to this client';
 export function revocationEndpoint(deps: Deps) {
   return async function revoke(ctx: Context): Promise<void> {
     const params = await readForm(ctx);
-    const client = await authenticateClient(ctx, params, deps.store);
+    const client = await authenticateClient(ctx, params, deps);
     allowClientOrigin(ctx, client);
     const token = params.get('token');
     if (token === undefined) throw invalidRequest('token is required');
@@ -39,7 +40,12 @@ export function revocationEndpoint(deps: Deps) {
         // RFC 7009 §2.1: revoking a refresh token "SHOULD also invalidate all access tokens based on the same
         // authorization grant": ending the session does exactly that. This holds for an already rotated
         // refresh token of the session too: logging out with an older token still logs out.
-        if (await deps.store.sessions.end(session.id, now, 'revoked')) deps.log.info('session ended', { sid: session.id, by: 'revocation' });
+        const user = await deps.store.users.findById(session.userId);
+        await deps.store.transaction(async (tx) => {
+          if (await tx.sessions.end(session.id, now, 'revoked')) {
+            await audit(tx, now, { type: 'session_ended', actor: `client:${client.id}`, subject: user?.username ?? null, clientId: client.id, detail: `sid ${session.id} revoked` });
+          }
+        });
       }
     }
     ctx.status = 200;

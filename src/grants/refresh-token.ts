@@ -3,9 +3,11 @@
  * A consumed token that comes back after the grace period means two parties hold it, so the whole session ends.
  * Consuming the token is a conditional UPDATE inside the transaction: of concurrent refreshes, one wins.
  */
+import { audit } from '../audit/audit.js';
 import { invalidGrant, invalidRequest, invalidScope, invalidTarget, type OAuthError } from '../errors.js';
 import { isSubset, parseScope } from '../lib/scope.js';
 import { accessTokenExpiry, isSessionAlive, isWithinRefreshGrace, refreshTokenExpiry } from '../sessions/lifetime.js';
+import type { Store } from '../storage/store.js';
 import { hashRefreshToken, newRefreshToken } from '../tokens/refresh-token.js';
 import { mintAccessToken, type GrantHandler, type TokenResponse } from './shared.js';
 
@@ -13,7 +15,11 @@ const INVALID = 'The refresh token is invalid, expired or revoked';
 
 type Outcome = { kind: 'issued'; response: TokenResponse } | { kind: 'refused'; error: OAuthError } | { kind: 'reused'; sessionId: string };
 
-export const refreshTokenGrant: GrantHandler = async ({ client, params, deps }) => {
+export const refreshTokenGrant: GrantHandler = async ({ client, params, deps, ip }) => {
+  /** RFC 9700 §4.14.2: the session ends, its access tokens with it, and the trail says why. */
+  const endForReuse = async (tx: Store, sid: string, username: string, now: number) => {
+    if (await tx.sessions.end(sid, now, 'refresh_reuse')) await audit(tx, now, { type: 'refresh_reuse', actor: `ip:${ip}`, subject: username, clientId: client.id, detail: `sid ${sid} ended` });
+  };
   const presented = params.get('refresh_token');
   if (presented === undefined) throw invalidRequest('refresh_token is required');
   const rawScope = params.get('scope');
@@ -36,7 +42,7 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, deps }) 
     // A rotated token that comes back is evidence of theft whenever it comes, even past its own expiry.
     const replay = stored.rotatedAt !== null;
     if (replay && !isWithinRefreshGrace(stored.rotatedAt!, refreshGraceSeconds, now)) {
-      await tx.sessions.end(session.id, now, 'refresh_reuse');
+      await endForReuse(tx, session.id, user.username, now);
       return { kind: 'reused', sessionId: session.id };
     }
     if (now >= stored.expiresAt) return { kind: 'refused', error: invalidGrant(INVALID, 'refresh token expired') };
@@ -52,7 +58,7 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, deps }) 
     if (!replay && !(await tx.refreshTokens.markRotated(stored.tokenHash, now))) {
       // Another request consumed it between our read and our write (several instances on one database).
       if (refreshGraceSeconds === 0) {
-        await tx.sessions.end(session.id, now, 'refresh_reuse');
+        await endForReuse(tx, session.id, user.username, now);
         return { kind: 'reused', sessionId: session.id };
       }
     }

@@ -13,6 +13,8 @@ export interface GrantRequest {
   client: ClientRecord;
   params: FormParams;
   deps: Deps;
+  /** The client's address (from X-Forwarded-For only with GATEHOUSE_TRUST_PROXY), for throttling and audit. */
+  ip: string;
 }
 
 /** RFC 6749 §5.1 */

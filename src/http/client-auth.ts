@@ -4,11 +4,11 @@
  * A public client has no secret and names itself with client_id in the body alone (method "none", RFC 7591 §2).
  */
 import type { Context } from 'koa';
-import { invalidClient, invalidRequest } from '../errors.js';
+import type { Deps } from '../deps.js';
+import { invalidClient, invalidRequest, tooManyAttempts, type OAuthError } from '../errors.js';
 import { hexDigestsEqual, sha256Hex } from '../lib/crypto.js';
 import { decodeFormString, FormDecodeError } from '../lib/form-urlencoded.js';
 import type { ClientRecord } from '../storage/clients.js';
-import type { Store } from '../storage/store.js';
 import type { FormParams } from './form.js';
 
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -56,19 +56,31 @@ export function readClientCredentials(ctx: Context, form: FormParams): ClientCre
  * answer. Secrets are 256-bit random values, so a fast hash compared in constant time is enough: no slow hash
  * belongs on the introspection path.
  */
-export async function authenticateClient(ctx: Context, form: FormParams, store: Store): Promise<ClientRecord> {
+export async function authenticateClient(ctx: Context, form: FormParams, deps: Pick<Deps, 'store' | 'throttle' | 'clock'>): Promise<ClientRecord> {
   const credentials = readClientCredentials(ctx, form);
-  const client = credentials.clientId.length <= 128 ? await store.clients.find(credentials.clientId) : undefined;
+  // An address blocked by earlier failures (as far as this instance knows: no database read on the hot path).
+  const wait = deps.throttle.clientAddressWait(ctx.ip);
+  if (wait > 0) throw tooManyAttempts(wait);
+  const client = credentials.clientId.length <= 128 ? await deps.store.clients.find(credentials.clientId) : undefined;
   // RFC 6749 §2.1: a public client cannot authenticate; client_id alone is accepted only from a client registered
   // as public, and a public client has no secret to present any other way (its secretHash is null).
   if (credentials.method === 'none') {
-    if (!client || !client.publicClient || client.disabledAt !== null) throw invalidClient('client_id alone, and not an enabled public client');
+    if (!client || !client.publicClient || client.disabledAt !== null) throw await failed(deps, credentials.clientId, ctx.ip, 'client_id alone, and not an enabled public client');
     return client;
   }
   const presented = sha256Hex(credentials.secret);
-  const matches = hexDigestsEqual(presented, client?.secretHash ?? NO_CLIENT_HASH);
-  if (!client || !matches || client.secretHash === null || client.disabledAt !== null) {
-    throw invalidClient(client ? 'wrong secret or disabled client' : 'unknown client');
+  const current = hexDigestsEqual(presented, client?.secretHash ?? NO_CLIENT_HASH);
+  // During a rotation (`gatehouse clients rotate-secret --overlap`), the previous secret works until its end.
+  const previous =
+    hexDigestsEqual(presented, client?.previousSecretHash ?? NO_CLIENT_HASH) && deps.clock.now() < (client?.previousSecretExpiresAt ?? 0);
+  if (!client || !(current || previous) || client.secretHash === null || client.disabledAt !== null) {
+    throw await failed(deps, credentials.clientId, ctx.ip, client ? 'wrong secret or disabled client' : 'unknown client');
   }
   return client;
+}
+
+/** Counts the failure; the answer is invalid_client, or 429 once this client or address is blocked. */
+async function failed(deps: Pick<Deps, 'throttle'>, clientId: string, ip: string, debug: string): Promise<OAuthError> {
+  const wait = await deps.throttle.clientFailed(clientId, ip);
+  return wait > 0 ? tooManyAttempts(wait) : invalidClient(debug);
 }

@@ -6,6 +6,7 @@
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
+import { audit, type AuditEvent } from '../audit/audit.js';
 import type { Clock } from '../lib/clock.js';
 import { describeError, type Logger } from '../lib/log.js';
 import type { KeyState, SigningKeyRecord } from '../storage/signing-keys.js';
@@ -123,7 +124,7 @@ export class KeyManager {
 
   /** `gatehouse keys rotate`: promote the next key now ('published'), or even before it is published ('now'). */
   async rotate(force: 'published' | 'now'): Promise<KeyStep[]> {
-    return this.applySchedule(force);
+    return this.applySchedule(force, 'cli');
   }
 
   /**
@@ -137,7 +138,7 @@ export class KeyManager {
     if (!record || record.state === 'revoked') return false;
     const afterRevocation = keys.map((key) => (key.kid === kid ? { ...key, state: 'revoked' as const, revokedAt: now } : key));
     // One transaction: no instance ever reads a table without a current key.
-    return this.apply([{ kind: 'revoke', kid, from: record.state }, ...planKeySchedule(afterRevocation, now, this.settings)], now);
+    return this.apply([{ kind: 'revoke', kid, from: record.state }, ...planKeySchedule(afterRevocation, now, this.settings)], now, 'cli');
   }
 
   /** `gatehouse keys reencrypt`: seals every private key under the first secret. Returns how many changed. */
@@ -165,15 +166,15 @@ export class KeyManager {
     this.timer = undefined;
   }
 
-  private async applySchedule(force: 'none' | 'published' | 'now'): Promise<KeyStep[]> {
+  private async applySchedule(force: 'none' | 'published' | 'now', actor = 'system'): Promise<KeyStep[]> {
     const now = this.clock.now();
     const steps = planKeySchedule(await this.store.signingKeys.list(), now, this.settings, force);
-    await this.apply(steps, now);
+    await this.apply(steps, now, actor);
     return steps;
   }
 
   /** Applies `steps` in one transaction, then reloads. False when another instance changed the keys first. */
-  private async apply(steps: ReadonlyArray<KeyStep | RevokeStep>, now: number): Promise<boolean> {
+  private async apply(steps: ReadonlyArray<KeyStep | RevokeStep>, now: number, actor: string): Promise<boolean> {
     let applied = true;
     if (steps.length > 0) {
       // Generate outside the transaction: an RSA key takes a while, and the write lock should not wait on it.
@@ -183,7 +184,11 @@ export class KeyManager {
       }
       try {
         await this.store.transaction(async (tx) => {
-          for (const step of steps) await this.applyStep(tx, step, now, fresh);
+          for (const step of steps) {
+            await this.applyStep(tx, step, now, fresh);
+            const event = auditEvent(step, actor);
+            if (event) await audit(tx, now, event);
+          }
         });
         for (const step of steps) this.log.info(`signing keys: ${describeStep(step)}`);
       } catch (error) {
@@ -239,6 +244,14 @@ export class KeyManager {
 }
 
 class LostRace extends Error {}
+
+/** Rotations and revocations go to the audit trail; creating and removing keys is routine. */
+function auditEvent(step: KeyStep | RevokeStep, actor: string): AuditEvent | undefined {
+  if (step.kind === 'revoke') return { type: 'key_revoked', actor, subject: step.kid, detail: `was ${step.from}` };
+  if (step.kind === 'promote') return { type: 'key_rotated', actor, subject: step.nextKid, detail: step.currentKid === null ? null : `${step.currentKid} retired` };
+  if (step.kind === 'create-current' && step.retireKid !== null) return { type: 'key_rotated', actor, subject: null, detail: `${step.retireKid} retired; a new key signs at once` };
+  return undefined;
+}
 
 /** Not a scheduled step: only `keys revoke` asks for it. */
 interface RevokeStep {

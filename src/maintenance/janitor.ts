@@ -1,7 +1,7 @@
 /**
  * The janitor deletes what can no longer matter: revocations of expired tokens, refresh tokens a day past
- * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), and sessions a
- * day after they ended or expired. Small batches with a pause between them keep every statement short, so the
+ * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), sessions a
+ * day after they ended or expired, brute-force counters idle for 30 days, and audit events after 90 days. Small batches with a pause between them keep every statement short, so the
  * server goes on answering while a large backlog is cleaned; deletes are idempotent, so every instance may run it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,10 @@ import type { Store } from '../storage/store.js';
 
 /** How long finished sessions and expired refresh tokens are kept (sessions list, reuse detection, support). */
 export const RETENTION_SECONDS = 86_400;
+/** Brute-force counters (and trusted addresses) idle this long are forgotten. */
+const THROTTLE_RETENTION_SECONDS = 30 * 86_400;
+/** How long the audit trail is kept. */
+export const AUDIT_RETENTION_SECONDS = 90 * 86_400;
 
 export interface JanitorOptions {
   batchSize?: number;
@@ -22,6 +26,8 @@ export interface JanitorReport {
   revocations: number;
   refreshTokens: number;
   sessions: number;
+  throttleCounters: number;
+  auditEvents: number;
 }
 
 async function drain(deleteBatch: (limit: number) => Promise<number>, batchSize: number, pauseMs: number): Promise<number> {
@@ -43,6 +49,8 @@ export async function runJanitor(store: Store, clock: Clock, options: JanitorOpt
     revocations: await drain((limit) => store.janitor.deleteExpiredRevocations(now, limit), batchSize, pauseMs),
     refreshTokens: await drain((limit) => store.janitor.deleteExpiredRefreshTokens(before, limit), batchSize, pauseMs),
     sessions: await drain((limit) => store.janitor.deleteFinishedSessions(before, limit), batchSize, pauseMs),
+    throttleCounters: await drain((limit) => store.throttle.deleteIdle(now - THROTTLE_RETENTION_SECONDS, limit), batchSize, pauseMs),
+    auditEvents: await drain((limit) => store.audit.deleteOlderThan(now - AUDIT_RETENTION_SECONDS, limit), batchSize, pauseMs),
   };
 }
 
@@ -75,7 +83,7 @@ export class Janitor {
   async runOnce(): Promise<void> {
     try {
       const report = await runJanitor(this.store, this.clock);
-      if (report.revocations + report.refreshTokens + report.sessions > 0) this.log.info('janitor deleted expired rows', { ...report });
+      if (Object.values(report).some((count) => count > 0)) this.log.info('janitor deleted expired rows', { ...report });
     } catch (error) {
       this.log.warn('janitor run failed; it retries at the next interval', { error: describeError(error) });
     }

@@ -5,6 +5,9 @@ export interface ClientRecord {
   id: string;
   /** SHA-256 hex of the secret; null for a client that has none. */
   secretHash: string | null;
+  /** The secret before the last rotation, accepted until `previousSecretExpiresAt` (`clients rotate-secret`). */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
   grantTypes: string[];
   scope: string[];
   audiences: string[];
@@ -20,6 +23,8 @@ export interface ClientRecord {
 interface ClientRow {
   id: string;
   secret_hash: string | null;
+  previous_secret_hash: string | null;
+  previous_secret_expires_at: number | null;
   grant_types: string;
   scope: string;
   audiences: string;
@@ -36,6 +41,8 @@ function fromRow(row: ClientRow): ClientRecord {
   return {
     id: row.id,
     secretHash: row.secret_hash,
+    previousSecretHash: row.previous_secret_hash,
+    previousSecretExpiresAt: row.previous_secret_expires_at === null ? null : Number(row.previous_secret_expires_at),
     grantTypes: words(row.grant_types),
     scope: words(row.scope),
     audiences: words(row.audiences),
@@ -71,6 +78,8 @@ export class ClientStore {
       await this.db('clients').insert({
         id: client.id,
         secret_hash: client.secretHash,
+        previous_secret_hash: client.previousSecretHash,
+        previous_secret_expires_at: client.previousSecretExpiresAt,
         grant_types: client.grantTypes.join(' '),
         scope: client.scope.join(' '),
         audiences: client.audiences.join(' '),
@@ -91,6 +100,19 @@ export class ClientStore {
   async isOriginRegistered(origin: string): Promise<boolean> {
     const rows = await this.db<ClientRow>('clients').whereNull('disabled_at').whereNot('origins', '').select('origins');
     return rows.some((row) => words(row.origins).includes(origin));
+  }
+
+  /** Installs a new secret; the current one stays valid until `previousExpiresAt`. False when no such client. */
+  async rotateSecret(id: string, secretHash: string, previousExpiresAt: number): Promise<boolean> {
+    const updated = await this.db('clients')
+      .where({ id })
+      .whereNotNull('secret_hash')
+      .update({
+        previous_secret_hash: this.db.ref('secret_hash'),
+        previous_secret_expires_at: previousExpiresAt,
+        secret_hash: secretHash,
+      });
+    return updated > 0;
   }
 
   async disable(id: string, now: number): Promise<boolean> {

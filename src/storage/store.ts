@@ -1,10 +1,12 @@
 import type { Knex } from 'knex';
+import { AuditStore } from './audit.js';
 import { ClientStore } from './clients.js';
 import { JanitorStore } from './janitor.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
 import { SigningKeyStore } from './signing-keys.js';
+import { ThrottleStore } from './throttle.js';
 import { TokenStateStore } from './token-state.js';
 import { UserStore } from './users.js';
 
@@ -26,6 +28,8 @@ export class Store {
   readonly tokenState: TokenStateStore;
   readonly signingKeys: SigningKeyStore;
   readonly janitor: JanitorStore;
+  readonly throttle: ThrottleStore;
+  readonly audit: AuditStore;
 
   constructor(private readonly db: Knex) {
     this.clients = new ClientStore(db);
@@ -36,6 +40,8 @@ export class Store {
     this.tokenState = new TokenStateStore(db);
     this.signingKeys = new SigningKeyStore(db);
     this.janitor = new JanitorStore(db);
+    this.throttle = new ThrottleStore(db);
+    this.audit = new AuditStore(db);
   }
 
   /** One round trip to the database: for readiness checks. */

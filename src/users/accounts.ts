@@ -1,4 +1,5 @@
 /** User accounts: what `gatehouse users …` does. Changing a password or disabling a user ends their sessions. */
+import { audit } from '../audit/audit.js';
 import { InvalidInput, OperationRefused } from '../errors.js';
 import { uuidv4 } from '../lib/ids.js';
 import type { PasswordHasher } from '../passwords/argon2.js';
@@ -44,7 +45,9 @@ export async function setPassword(store: Store, passwords: PasswordHasher, usern
   const hash = await passwords.hash(password);
   return store.transaction(async (tx) => {
     await tx.users.setPasswordHash(user.id, hash);
-    return tx.sessions.endAll({ userId: user.id }, now, 'password_changed');
+    const ended = await tx.sessions.endAll({ userId: user.id }, now, 'password_changed');
+    await audit(tx, now, { type: 'password_changed', actor: 'cli', subject: user.username, detail: `${ended} session(s) ended` });
+    return ended;
   });
 }
 
@@ -53,11 +56,16 @@ export async function disableUser(store: Store, username: string, now: number): 
   const user = await requireUser(store, username);
   return store.transaction(async (tx) => {
     await tx.users.setDisabled(user.id, user.disabledAt ?? now);
-    return tx.sessions.endAll({ userId: user.id }, now, 'user_disabled');
+    const ended = await tx.sessions.endAll({ userId: user.id }, now, 'user_disabled');
+    await audit(tx, now, { type: 'user_disabled', actor: 'cli', subject: user.username, detail: `${ended} session(s) ended` });
+    return ended;
   });
 }
 
-export async function enableUser(store: Store, username: string): Promise<void> {
+export async function enableUser(store: Store, username: string, now: number): Promise<void> {
   const user = await requireUser(store, username);
-  await store.users.setDisabled(user.id, null);
+  await store.transaction(async (tx) => {
+    await tx.users.setDisabled(user.id, null);
+    await audit(tx, now, { type: 'user_enabled', actor: 'cli', subject: user.username });
+  });
 }

@@ -9,7 +9,13 @@ test('migrate creates the schema on an empty database and is idempotent; janitor
   t.deepEqual(await box.cliJson(['migrate']), { migrated: true });
   t.deepEqual(await box.cliJson(['migrate']), { migrated: true });
   t.deepEqual(await box.cliJson(['clients', 'list']), [], 'the schema is there');
-  t.deepEqual(await box.cliJson(['janitor']), { revocations_deleted: 0, refresh_tokens_deleted: 0, sessions_deleted: 0 });
+  t.deepEqual(await box.cliJson(['janitor']), {
+    revocations_deleted: 0,
+    refresh_tokens_deleted: 0,
+    sessions_deleted: 0,
+    throttle_counters_deleted: 0,
+    audit_events_deleted: 0,
+  });
   const extra = await box.cli(['migrate', 'now']);
   t.is(extra.code, 2, 'migrate takes no argument');
 });

@@ -205,7 +205,7 @@ test('a disabled user gets invalid_grant with the same answer as a wrong passwor
   t.deepEqual(stableHeaders(disabled.headers), stableHeaders(wrong.headers));
   t.false(await isActive(t, world, before.access), 'disabling ends the sessions');
 
-  await enableUser(world.store, user.username);
+  await enableUser(world.store, user.username, world.clock.now());
   const again = await world.token(password({ username: user.username, password: user.password }));
   t.is(again.status, 200);
 });

@@ -42,7 +42,7 @@ test('expired rows go, live ones stay, and a rotated refresh token is kept for r
   t.is((await world.revoke(renewed.access_token)).status, 200, 'an access token revoked on its own');
 
   // Nothing is old enough yet.
-  t.deepEqual(await runJanitor(world.store, world.clock), { revocations: 0, refreshTokens: 0, sessions: 0 });
+  t.like(await runJanitor(world.store, world.clock), { revocations: 0, refreshTokens: 0, sessions: 0 });
 
   // Past the access token's exp: its revocation row is useless.
   world.clock.advance(301);
@@ -90,7 +90,7 @@ test('1,000,000 expired rows: the janitor clears them in batches while the serve
   running = false;
   await traffic;
 
-  t.deepEqual(report, { revocations: 500_000, refreshTokens: 250_000, sessions: 250_000 });
+  t.like(report, { revocations: 500_000, refreshTokens: 250_000, sessions: 250_000 });
   t.true(answered >= 20, `${answered} introspections answered during ${seconds.toFixed(1)} s of cleaning`);
   t.log(`${answered} introspections answered while 1,000,000 rows were deleted in ${seconds.toFixed(1)} s`);
   t.is(await count(world, 'sessions'), 1, 'the live session is kept');

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './001_initial.js';
 import * as publicClients from './002_public_clients.js';
 import * as janitorIndexes from './003_janitor_indexes.js';
+import * as security from './004_security.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['001_initial', initial],
   ['002_public_clients', publicClients],
   ['003_janitor_indexes', janitorIndexes],
+  ['004_security', security],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
