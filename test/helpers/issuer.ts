@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, issuerPath } from '../../src/app.js';
 import { createHttpServer, serve, type ServerLimits } from '../../src/http/server.js';
-import { openKeys, openRuntime, type Runtime } from '../../src/boot.js';
+import { openKeys, openRuntime, openThrottle, type Runtime } from '../../src/boot.js';
 import { registerClient, type NewClient } from '../../src/clients/register.js';
 import { loadConfig, resolveIssuer, type Config } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
@@ -74,7 +74,7 @@ export async function startIssuer(
   const { port } = server.address() as AddressInfo;
   const issuer = resolveIssuer(config, port);
   const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
-  const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, clock, log };
+  const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, throttle: openThrottle(config, runtime.store, clock), clock, log };
   serve(server, createApp(deps));
 
   return {
