@@ -12,7 +12,7 @@ export type { AuditEvent, AuditType } from '../storage/audit.js';
 
 export function audit(store: Store, at: number, event: AuditEvent): Promise<void> {
   return store.audit.insert({
-    id: uuidv7(at * 1000),
+    id: uuidv7(), // real milliseconds: orders events within one second of `at`
     at,
     type: event.type,
     actor: event.actor,

@@ -79,7 +79,7 @@ export async function authenticateClient(ctx: Context, form: FormParams, deps: P
   return client;
 }
 
-/** Counts the failure; the answer is invalid_client, or 429 once this client or address is blocked. */
+/** Counts the failure; the answer is invalid_client, or 429 while this client or address is blocked. */
 async function failed(deps: Pick<Deps, 'throttle'>, clientId: string, ip: string, debug: string): Promise<OAuthError> {
   const wait = await deps.throttle.clientFailed(clientId, ip);
   return wait > 0 ? tooManyAttempts(wait) : invalidClient(debug);

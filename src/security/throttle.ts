@@ -66,7 +66,7 @@ export class Throttle {
   /** Counts a failed login; returns how long the next attempt will have to wait (0 = none). */
   async loginFailed(username: string, ip: string): Promise<number> {
     const { userAtAddress, address, user } = this.loginCounters(username, ip);
-    return this.fail([userAtAddress, address, user]);
+    return (await this.fail([userAtAddress, address, user])).waitAfter;
   }
 
   /** A successful login clears its (username, IP) counter and trusts that address for the user. */
@@ -95,33 +95,40 @@ export class Throttle {
     return 0;
   }
 
-  /** Counts a failed client authentication; returns the wait now in force (0 = none). */
+  /**
+   * Counts a failed client authentication; returns the wait that was already in force when it arrived (0 = none),
+   * so the failure that reaches the threshold is still answered as a failure and the ones after it with 429.
+   */
   async clientFailed(clientId: string, ip: string): Promise<number> {
-    return this.fail(this.clientCounters(clientId, ip));
+    return (await this.fail(this.clientCounters(clientId, ip))).waitBefore;
   }
 
-  private async fail(counters: Counter[]): Promise<number> {
+  /** Records one failure on each counter; the longest wait in force before it, and after it. */
+  private async fail(counters: Counter[]): Promise<{ waitBefore: number; waitAfter: number }> {
     const now = this.clock.now();
     const saved = await this.store.transaction(async (tx) => {
       const rows = new Map((await tx.throttle.find(counters.map((c) => c.key))).map((row) => [row.key, row]));
-      const results: Array<{ key: string; blockedUntil: number }> = [];
+      const results: Array<{ key: string; before: number; blockedUntil: number }> = [];
       for (const { rule, key } of counters) {
         const previous = rows.get(key);
         const failures = nextFailureCount(this.settings[rule], previous, now);
-        const blockedUntil = Math.max(previous && failures > 1 ? previous.blockedUntil : 0, now + blockSeconds(this.settings[rule], failures));
+        const before = previous && failures > 1 ? previous.blockedUntil : 0;
+        const blockedUntil = Math.max(before, now + blockSeconds(this.settings[rule], failures));
         await tx.throttle.save({ key, failures, lastFailureAt: now, blockedUntil });
-        results.push({ key, blockedUntil });
+        results.push({ key, before, blockedUntil });
       }
       return results;
     });
-    let wait = 0;
-    for (const { key, blockedUntil } of saved) {
+    let waitBefore = 0;
+    let waitAfter = 0;
+    for (const { key, before, blockedUntil } of saved) {
+      waitBefore = Math.max(waitBefore, before - now);
       if (blockedUntil > now) {
         this.localBlocks.set(key, blockedUntil);
-        wait = Math.max(wait, blockedUntil - now);
+        waitAfter = Math.max(waitAfter, blockedUntil - now);
       }
     }
     if (this.localBlocks.size > 10_000) this.localBlocks.clear(); // bounded memory; the database keeps the truth
-    return wait;
+    return { waitBefore, waitAfter };
   }
 }
