@@ -59,8 +59,9 @@ const USAGE = `npm run bench -- [options]
   --db D             sqlite (default: a temp file) or postgres://user@host:port/db (a fresh schema, dropped after)
   --cpu-prof         run the issuer under node --cpu-prof; the profile goes to bench-results/profiles/ and its
                      summary is printed (profile one scenario at a time: --scenario introspect --cpu-prof)
-  --settle S         before each run, wait up to S seconds for other processes to leave the CPUs idle (default 0);
-                     for a shared machine. Every run reports the CPU other processes used meanwhile.
+  --settle S         for a shared machine: before each run, wait up to S seconds for other processes to leave the
+                     CPUs idle, and run again (up to 3 times) a measured run they disturbed (default 0: off).
+                     Every run reports the CPU other processes used meanwhile.
   --out DIR          where the JSON goes (default bench-results)
 `;
 
@@ -182,6 +183,7 @@ interface Row {
   id: string;
   scenario: string;
   measured?: Measurement;
+  /** Errors outside the measured run: its warm-up, runs discarded for interference, concurrent side load. */
   warmupErrors?: number;
   server?: ServerUse;
   /** Why it did not run (not a failure). */
@@ -253,20 +255,38 @@ async function settle(options: Options, row: Row, servers: Servers): Promise<voi
 }
 
 /** A warm-up run (results dropped, errors kept) then the measured run, with the server's CPU and RSS around it. */
+/** With --settle, a measured run during which other processes used more than this many cores is run again. */
+const DISTURBED_CORES = 0.25;
+const MAX_RETRIES = 3;
+
+/**
+ * A warm-up run (results dropped, errors kept) then the measured run, with the server's CPU and RSS around it.
+ * With --settle, a measured run that other work on the machine disturbed is discarded and run again (at most
+ * MAX_RETRIES times); its errors still count.
+ */
 async function measure(options: Options, row: Row, spec: Omit<LoadSpec, 'duration' | 'connections'> & { connections?: number }, server?: Servers): Promise<Measurement> {
   const connections = spec.connections ?? options.connections;
   await settle(options, row, server);
   if (options.warmup > 0) {
     const warm = await drive({ ...spec, connections, duration: options.warmup });
-    row.warmupErrors = warm.errors;
+    row.warmupErrors = (row.warmupErrors ?? 0) + warm.errors;
     if (warm.errors > 0) row.notes.push(`warm-up: ${describeErrors(warm)}`);
   }
-  const before = snapshot(server);
-  const measured = await drive({ ...spec, connections, duration: options.duration });
-  row.measured = measured;
-  row.server = serverUse(before, snapshot(server));
-  if (measured.errors > 0) row.notes.push(describeErrors(measured));
-  return measured;
+  for (let attempt = 0; ; attempt++) {
+    const before = snapshot(server);
+    const measured = await drive({ ...spec, connections, duration: options.duration });
+    const use = serverUse(before, snapshot(server));
+    if (options.settle > 0 && attempt < MAX_RETRIES && (use?.otherCores ?? 0) > DISTURBED_CORES) {
+      row.warmupErrors = (row.warmupErrors ?? 0) + measured.errors;
+      row.notes.push(`a run disturbed by other processes (${use!.otherCores!.toFixed(2)} cores) was discarded: ${measured.rps.toFixed(0)} req/s`);
+      await settle(options, row, server);
+      continue;
+    }
+    row.measured = measured;
+    row.server = use;
+    if (measured.errors > 0) row.notes.push(describeErrors(measured));
+    return measured;
+  }
 }
 
 function describeErrors(m: Measurement): string {
@@ -374,8 +394,9 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
   try {
     issuer = await startIssuer({
       sessions: options.sessions,
-      // Warm-up and measured run each start fresh chains on every connection; one more set for chains that break.
-      chains: options.scenarios.has('refresh') ? options.connections * 3 : 0,
+      // Every run (warm-up, measured, each retry) starts fresh chains on every connection; one more set for chains
+      // that break.
+      chains: options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0,
       db: options.db,
       nodeArgs: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
       root: ROOT,
@@ -521,15 +542,27 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
       }
       const storm: Row = { id: 'password', scenario: 'introspect during logins', notes: [] };
       rows.push(storm);
-      await settle(options, storm, server);
-      const before = snapshot(server);
-      const [during, loginsDuring] = await Promise.all([
-        drive({ ...introspectSpec(introspectBodies, isActive), connections: options.connections, duration: options.duration }),
-        drive({ ...login, connections: options.connections, duration: options.duration }),
-      ]);
-      storm.measured = during;
-      storm.server = serverUse(before, snapshot(server));
-      storm.warmupErrors = loginsDuring.errors; // the concurrent logins' errors count against the run too
+      let during: Measurement;
+      let loginsDuring: Measurement;
+      for (let attempt = 0; ; attempt++) {
+        await settle(options, storm, server);
+        const before = snapshot(server);
+        [during, loginsDuring] = await Promise.all([
+          drive({ ...introspectSpec(introspectBodies, isActive), connections: options.connections, duration: options.duration }),
+          drive({ ...login, connections: options.connections, duration: options.duration }),
+        ]);
+        const use = serverUse(before, snapshot(server));
+        // The concurrent logins' errors count against the run too.
+        storm.warmupErrors = (storm.warmupErrors ?? 0) + loginsDuring.errors;
+        if (options.settle > 0 && attempt < MAX_RETRIES && (use?.otherCores ?? 0) > DISTURBED_CORES) {
+          storm.warmupErrors += during.errors;
+          storm.notes.push(`a run disturbed by other processes (${use!.otherCores!.toFixed(2)} cores) was discarded: ${during.rps.toFixed(0)} req/s`);
+          continue;
+        }
+        storm.measured = during;
+        storm.server = use;
+        break;
+      }
       if (during.errors > 0) storm.notes.push(describeErrors(during));
       if (loginsDuring.errors > 0) storm.notes.push(`concurrent logins: ${describeErrors(loginsDuring)}`);
       storm.notes.push(
@@ -737,9 +770,9 @@ function printTable(options: Options): string {
         `  ${row.scenario.padEnd(widths[0]!)}  server ${use.cores.toFixed(2)}  bench ${fmt(use.benchCores, 2)}${use.dbCores === undefined ? '' : `  postgres ${use.dbCores.toFixed(2)}`}  other ${fmt(use.otherCores, 2)}  RSS ${use.rssStartMb.toFixed(0)} → ${use.rssEndMb.toFixed(0)} MiB`,
       );
     }
-    const disturbed = used.filter((row) => (row.server!.otherCores ?? 0) > 0.25);
+    const disturbed = used.filter((row) => (row.server!.otherCores ?? 0) > DISTURBED_CORES);
     if (disturbed.length > 0) {
-      out.push(`  ! other processes used more than 0.25 cores during: ${disturbed.map((row) => row.scenario).join(', ')}; those figures are low (try --settle 60)`);
+      out.push(`  ! other processes used more than ${DISTURBED_CORES} cores during: ${disturbed.map((row) => row.scenario).join(', ')}; those figures are low (try --settle 60)`);
     }
   }
   const notes = rows.filter((row) => row.notes.length > 0);
