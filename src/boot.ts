@@ -10,7 +10,7 @@ import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
 import { Throttle } from './security/throttle.js';
 import { throttleSettings } from './security/throttle-policy.js';
-import { createDatabase, migrate, type Database } from './storage/database.js';
+import { createDatabase, migrate, openHotReads, type Database } from './storage/database.js';
 import { Store } from './storage/store.js';
 
 export interface Runtime {
@@ -27,7 +27,15 @@ export async function openRuntime(config: Config, log?: Logger): Promise<Runtime
     await db.destroy();
     throw error;
   }
-  return { db, store: new Store(db), close: () => db.destroy() };
+  const hot = openHotReads(config.database);
+  return {
+    db,
+    store: new Store(db, hot),
+    close: async () => {
+      hot?.close();
+      await db.destroy();
+    },
+  };
 }
 
 export function scheduleSettings(config: Config): ScheduleSettings {

@@ -13,6 +13,8 @@ import type { KeyState, SigningKeyRecord } from '../storage/signing-keys.js';
 import type { Store } from '../storage/store.js';
 import { isUniqueViolation } from '../storage/database.js';
 import type { KeyEncryption } from './encryption.js';
+import { encodeHeader } from '../tokens/jws.js';
+import { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { generateSigningKey, type GeneratedKey } from './generate.js';
 import { KEY_RING_REFRESH_SECONDS, planKeySchedule, type KeyStep, type ScheduleSettings } from './schedule.js';
 
@@ -20,6 +22,8 @@ export interface SigningKey {
   kid: string;
   alg: string;
   privateKey: KeyObject;
+  /** The protected header every token of this key carries, encoded once. */
+  encodedHeader: string;
 }
 
 export interface VerificationKey {
@@ -60,6 +64,8 @@ export class NoSigningKeyError extends Error {
 }
 
 export class KeyManager {
+  /** Tokens whose signature this instance has checked (see tokens/verified-cache.ts). */
+  readonly verifiedTokens = new VerifiedTokenCache();
   private snapshot = new KeyRing([], undefined, new Map());
   private readonly privateKeys = new Map<string, KeyObject>();
   private readonly publicKeys = new Map<string, KeyObject>();
@@ -101,7 +107,10 @@ export class KeyManager {
       }
       if (record.state === 'revoked') continue;
       verifiers.set(record.kid, { kid: record.kid, alg: record.alg, publicKey: this.publicKeys.get(record.kid)! });
-      if (record.state === 'current') signing = { kid: record.kid, alg: record.alg, privateKey: this.privateKeys.get(record.kid)! };
+      if (record.state === 'current') {
+        const header = this.snapshot.signing?.kid === record.kid ? this.snapshot.signing.encodedHeader : encodeHeader({ alg: record.alg, kid: record.kid, typ: 'at+jwt' });
+        signing = { kid: record.kid, alg: record.alg, privateKey: this.privateKeys.get(record.kid)!, encodedHeader: header };
+      }
     }
     const live = new Set(records.map((record) => record.kid));
     for (const kid of this.privateKeys.keys()) {

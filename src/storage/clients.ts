@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from './database.js';
+import type { HotReads } from './sqlite-reads.js';
 
 export interface ClientRecord {
   id: string;
@@ -55,10 +56,13 @@ function fromRow(row: ClientRow): ClientRecord {
 }
 
 export class ClientStore {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly hot?: HotReads,
+  ) {}
 
   async find(id: string): Promise<ClientRecord | undefined> {
-    const row = await this.db<ClientRow>('clients').where({ id }).first();
+    const row = this.hot ? (this.hot.clientRow(id) as ClientRow | undefined) : await this.db<ClientRow>('clients').where({ id }).first();
     return row && fromRow(row);
   }
 

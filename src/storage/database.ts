@@ -8,6 +8,7 @@ import { ConfigError, type DatabaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { migrationSource } from './migrations/index.js';
 import { SqliteClient } from './sqlite-client.js';
+import { openSqliteReads, type HotReads } from './sqlite-reads.js';
 
 export type Database = Knex;
 
@@ -124,4 +125,12 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
+/**
+ * Prepared statements for the hot reads, where the dialect allows (a SQLite file); undefined otherwise, and the
+ * repositories read through knex.
+ */
+export function openHotReads(config: DatabaseConfig): HotReads | undefined {
+  return config.client === 'sqlite' && config.filename !== ':memory:' ? openSqliteReads(config.filename) : undefined;
 }

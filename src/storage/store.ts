@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { AuditStore } from './audit.js';
 import { ClientStore } from './clients.js';
 import { JanitorStore } from './janitor.js';
+import type { HotReads } from './sqlite-reads.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
@@ -31,13 +32,20 @@ export class Store {
   readonly throttle: ThrottleStore;
   readonly audit: AuditStore;
 
-  constructor(private readonly db: Knex) {
-    this.clients = new ClientStore(db);
+  /**
+   * `hot`: prepared statements for the introspection path (SQLite); only the root store has them, a store bound
+   * to a transaction reads through the transaction.
+   */
+  constructor(
+    private readonly db: Knex,
+    hot?: HotReads,
+  ) {
+    this.clients = new ClientStore(db, hot);
     this.users = new UserStore(db);
     this.sessions = new SessionStore(db);
     this.refreshTokens = new RefreshTokenStore(db);
     this.revocations = new RevocationStore(db);
-    this.tokenState = new TokenStateStore(db);
+    this.tokenState = new TokenStateStore(db, hot);
     this.signingKeys = new SigningKeyStore(db);
     this.janitor = new JanitorStore(db);
     this.throttle = new ThrottleStore(db);

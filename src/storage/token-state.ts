@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { HotReads } from './sqlite-reads.js';
 
 /**
  * Everything that can end an access token before its exp, read in one indexed query: the issuing client, the
@@ -21,24 +22,14 @@ interface StateRow {
 }
 
 export class TokenStateStore {
-  constructor(private readonly db: Knex) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly hot?: HotReads,
+  ) {}
 
   /** Returns undefined when the client does not exist. `sid` null = a token without a session. */
   async accessTokenState(clientId: string, sid: string | null, jti: string): Promise<AccessTokenState | undefined> {
-    const row: StateRow | undefined = await this.db('clients as c')
-      .leftJoin('sessions as s', (join) => join.on('s.id', '=', this.db.raw('?', [sid ?? ''])))
-      .leftJoin('users as u', 'u.id', 's.user_id')
-      .leftJoin('revoked_access_tokens as r', (join) => join.on('r.jti', '=', this.db.raw('?', [jti])))
-      .where('c.id', clientId)
-      .first(
-        'c.disabled_at as client_disabled_at',
-        's.id as session_id',
-        's.ended_at as session_ended_at',
-        's.expires_at as session_expires_at',
-        'u.disabled_at as user_disabled_at',
-        'u.username as username',
-        'r.jti as revoked_jti',
-      );
+    const row = this.hot ? (this.hot.tokenStateRow(clientId, sid, jti) as StateRow | undefined) : await this.query(clientId, sid, jti);
     if (!row) return undefined;
     return {
       clientDisabled: row.client_disabled_at !== null,
@@ -53,5 +44,23 @@ export class TokenStateStore {
             },
       revoked: row.revoked_jti !== null,
     };
+  }
+
+  /** The same query as TOKEN_STATE_SQL (storage/sqlite-reads.ts), through knex. */
+  private query(clientId: string, sid: string | null, jti: string): Promise<StateRow | undefined> {
+    return this.db('clients as c')
+      .leftJoin('sessions as s', (join) => join.on('s.id', '=', this.db.raw('?', [sid ?? ''])))
+      .leftJoin('users as u', 'u.id', 's.user_id')
+      .leftJoin('revoked_access_tokens as r', (join) => join.on('r.jti', '=', this.db.raw('?', [jti])))
+      .where('c.id', clientId)
+      .first(
+        'c.disabled_at as client_disabled_at',
+        's.id as session_id',
+        's.ended_at as session_ended_at',
+        's.expires_at as session_expires_at',
+        'u.disabled_at as user_disabled_at',
+        'u.username as username',
+        'r.jti as revoked_jti',
+      );
   }
 }

@@ -3,9 +3,10 @@
  * header but the `kid`: the algorithm must be the one of the key that kid names (RFC 8725 §3.1), and a header
  * with members other than alg, kid and typ (jku, x5u, jwk, crit, …) is refused outright.
  */
-import { compactVerify, SignJWT, type JWTPayload } from 'jose';
 import type { KeyRing, SigningKey } from '../keys/key-manager.js';
 import { randomToken } from '../lib/crypto.js';
+import { signCompact, verifySignature } from './jws.js';
+import type { VerifiedToken, VerifiedTokenCache } from './verified-cache.js';
 
 export interface AccessTokenClaims {
   iss: string;
@@ -18,6 +19,8 @@ export interface AccessTokenClaims {
   scope: string;
   /** The session (absent for client_credentials tokens). */
   sid?: string;
+  /** Never issued by Gatehouse, but honoured if present (RFC 7519 §4.1.5). */
+  nbf?: number;
 }
 
 /** RFC 9068 §2.1: typ "at+jwt"; "application/at+jwt" is the same media type. */
@@ -25,12 +28,10 @@ const AT_JWT_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const ALLOWED_HEADER = new Set(['alg', 'kid', 'typ']);
 const MAX_TOKEN_LENGTH = 8192;
 
+/** Signs with the ring's current key. Synchronous node:crypto under an async signature, for callers' ease. */
 export async function signAccessToken(key: SigningKey, claims: Omit<AccessTokenClaims, 'jti'>): Promise<{ token: string; claims: AccessTokenClaims }> {
   const full: AccessTokenClaims = { ...claims, jti: randomToken(16) };
-  const token = await new SignJWT({ ...full })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-    .sign(key.privateKey);
-  return { token, claims: full };
+  return { token: signCompact(key.alg, key.privateKey, key.encodedHeader, full), claims: full };
 }
 
 /** True when a string has the shape of a compact JWS; anything else is treated as an opaque token. */
@@ -51,34 +52,53 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
 const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
-/**
- * Verifies signature, type, issuer and lifetime at `now`, with no leeway: a token is valid while now < exp
- * (RFC 7519 §4.1.4). Returns the claims, or null for any token that fails, whatever the reason.
- */
-export async function verifyAccessToken(ring: KeyRing, token: string, issuer: string, now: number): Promise<AccessTokenClaims | null> {
+/** Checks the header and the signature; the claims as signed, or null. */
+function verifySigned(ring: KeyRing, token: string): VerifiedToken | null {
   if (token.length > MAX_TOKEN_LENGTH) return null;
-  const [headerSegment] = token.split('.', 1);
-  const header = headerSegment === undefined ? undefined : decodeJson(headerSegment);
+  const [headerSegment, payloadSegment, signature, extra] = token.split('.');
+  if (headerSegment === undefined || payloadSegment === undefined || signature === undefined || extra !== undefined) return null;
+  const header = decodeJson(headerSegment);
   if (!header || !Object.keys(header).every((name) => ALLOWED_HEADER.has(name))) return null;
   if (typeof header.typ !== 'string' || !AT_JWT_TYPES.has(header.typ.toLowerCase())) return null;
   if (typeof header.kid !== 'string') return null;
   const key = ring.verifier(header.kid);
   if (!key || header.alg !== key.alg) return null;
+  if (!verifySignature(key.alg, key.publicKey, `${headerSegment}.${payloadSegment}`, signature)) return null;
+  const claims = decodeJson(payloadSegment);
+  if (!claims || !hasClaimTypes(claims)) return null;
+  return { kid: key.kid, claims };
+}
 
-  let payload: JWTPayload;
-  try {
-    const verified = await compactVerify(token, key.publicKey, { algorithms: [key.alg] });
-    payload = JSON.parse(Buffer.from(verified.payload).toString('utf8')) as JWTPayload;
-  } catch {
-    return null;
+function hasClaimTypes(claims: Record<string, unknown>): claims is Record<string, unknown> & AccessTokenClaims {
+  return (
+    typeof claims.iss === 'string' &&
+    isInteger(claims.exp) &&
+    isInteger(claims.iat) &&
+    (claims.nbf === undefined || isInteger(claims.nbf)) &&
+    isText(claims.sub) &&
+    isText(claims.aud) &&
+    isText(claims.jti) &&
+    isText(claims.client_id) &&
+    typeof claims.scope === 'string' &&
+    (claims.sid === undefined || isText(claims.sid))
+  );
+}
+
+/**
+ * Verifies signature, type, issuer and lifetime at `now`, with no leeway: a token is valid while now < exp
+ * (RFC 7519 §4.1.4). Returns the claims, or null for any token that fails, whatever the reason. With a cache, a
+ * token seen before skips the signature check, provided its key is still in the ring.
+ */
+export async function verifyAccessToken(ring: KeyRing, token: string, issuer: string, now: number, cache?: VerifiedTokenCache): Promise<AccessTokenClaims | null> {
+  let verified = cache?.get(token);
+  if (verified && !ring.verifier(verified.kid)) return null; // the key was revoked or removed since
+  if (!verified) {
+    const checked = verifySigned(ring, token);
+    if (!checked) return null;
+    verified = checked;
+    cache?.set(token, verified);
   }
-  const claims = payload as Record<string, unknown>;
-  if (claims.iss !== issuer) return null;
-  if (!isInteger(claims.exp) || now >= claims.exp) return null;
-  if (!isInteger(claims.iat)) return null;
-  if (claims.nbf !== undefined && (!isInteger(claims.nbf) || now < claims.nbf)) return null;
-  if (!isText(claims.sub) || !isText(claims.aud) || !isText(claims.jti) || !isText(claims.client_id)) return null;
-  if (typeof claims.scope !== 'string') return null;
-  if (claims.sid !== undefined && !isText(claims.sid)) return null;
-  return claims as unknown as AccessTokenClaims;
+  const { claims } = verified;
+  if (claims.iss !== issuer || now >= claims.exp || (claims.nbf !== undefined && now < claims.nbf)) return null;
+  return claims;
 }

@@ -16,7 +16,7 @@ export interface ActiveAccessToken {
 
 export async function inspectAccessToken(deps: Deps, token: string): Promise<ActiveAccessToken | null> {
   const now = deps.clock.now();
-  const claims = await verifyAccessToken(deps.keys.ring, token, deps.issuer, now);
+  const claims = await verifyAccessToken(deps.keys.ring, token, deps.issuer, now, deps.keys.verifiedTokens);
   if (!claims) return null;
   const state = await deps.store.tokenState.accessTokenState(claims.client_id, claims.sid ?? null, claims.jti);
   if (!state || state.clientDisabled || state.revoked) return null;
