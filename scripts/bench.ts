@@ -255,6 +255,9 @@ async function settle(options: Options, row: Row, servers: Servers): Promise<voi
 }
 
 /** A warm-up run (results dropped, errors kept) then the measured run, with the server's CPU and RSS around it. */
+/** A server just started, whose first measured scenario gets three times the warm-up. */
+let coldServer: Child | undefined;
+
 /** With --settle, a measured run during which other processes used more than this many cores is run again. */
 const DISTURBED_CORES = 0.25;
 const MAX_RETRIES = 3;
@@ -267,8 +270,11 @@ const MAX_RETRIES = 3;
 async function measure(options: Options, row: Row, spec: Omit<LoadSpec, 'duration' | 'connections'> & { connections?: number }, server?: Servers): Promise<Measurement> {
   const connections = spec.connections ?? options.connections;
   await settle(options, row, server);
+  const list = server === undefined ? [] : Array.isArray(server) ? server : [server];
+  const cold = coldServer !== undefined && list.includes(coldServer);
+  if (cold) coldServer = undefined;
   if (options.warmup > 0) {
-    const warm = await drive({ ...spec, connections, duration: options.warmup });
+    const warm = await drive({ ...spec, connections, duration: cold ? Math.max(3, 3 * options.warmup) : options.warmup });
     row.warmupErrors = (row.warmupErrors ?? 0) + warm.errors;
     if (warm.errors > 0) row.notes.push(`warm-up: ${describeErrors(warm)}`);
   }
@@ -335,6 +341,7 @@ function spreadOver<T>(items: readonly T[], count: number): T[] {
 async function runCeilings(options: Options): Promise<void> {
   if (options.scenarios.has('ceiling-http')) {
     const server = await startChild({ name: 'ceiling-http', args: [...TSX, join(ROOT, 'scripts/bench/ceilings.ts'), 'http'], env: childEnv(), ready: /^LISTENING (\d+)/, cwd: ROOT });
+    coldServer = server;
     try {
       await scenario(options, 'ceiling-http', 'node:http hello-world (ceiling)', async (row) => {
         await measure(options, row, { url: `http://127.0.0.1:${server.ready[1]}`, method: 'GET', path: '/', verify: (body) => body === 'hello world' }, server);
@@ -345,6 +352,7 @@ async function runCeilings(options: Options): Promise<void> {
   }
   if (options.scenarios.has('ceiling-koa')) {
     const server = await startChild({ name: 'ceiling-koa', args: [...TSX, join(ROOT, 'scripts/bench/ceilings.ts'), 'koa'], env: childEnv(), ready: /^LISTENING (\d+)/, cwd: ROOT });
+    coldServer = server;
     try {
       await scenario(options, 'ceiling-koa', 'koa form POST (ceiling)', async (row) => {
         // The same shape as an introspection: Basic credentials and a token of a JWT's length.
@@ -425,12 +433,10 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
   let introspectP99: number | undefined;
 
   try {
-    // A process just started runs its first seconds unoptimised: warm the whole request path (HTTP, Koa, knex,
-    // jose) once before the first scenario, whatever it is, so that scenario is not measured colder than the others.
-    if (options.warmup > 0) {
-      const warm = await drive({ ...introspectSpec((await issuer.signPool(steady, 1000)).map((token) => `token=${token}`), isActive), connections: options.connections, duration: Math.max(2, 2 * options.warmup) });
-      if (warm.errors > 0) rows.push({ id: 'introspect', scenario: 'issuer warm-up', failed: describeErrors(warm), notes: [] });
-    }
+    // A process just started runs its first seconds unoptimised: the first scenario measured on the issuer gets a
+    // longer warm-up (of its own load, so a --cpu-prof profile holds nothing but that scenario).
+    coldServer = server;
+
     await scenario(options, 'introspect', ISSUER_NAMES.introspect!, async (row) => {
       const tokens = await issuer.signPool(steady, 1000);
       const m = await measure(options, row, introspectSpec(tokens.map((token) => `token=${token}`), isActive), server);
@@ -583,6 +589,7 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
       const isList = (body: string) => body.startsWith('[');
       const ready = /notes API listening on (http:\/\/\S+)/;
       const plain = await startChild({ name: 'example-noauth', args: [...TSX, join(ROOT, 'scripts/bench/example-noauth.ts')], env: childEnv(), ready, cwd: ROOT });
+      coldServer = plain;
       let baseline: Measurement;
       row.scenario = 'resource-server: example API, no auth';
       try {
@@ -599,6 +606,7 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
         ready,
         cwd: ROOT,
       });
+      coldServer = api;
       try {
         const withAuth = await measure(options, guarded, { url: api.ready[1]!, method: 'GET', path: '/notes', headerPool, verify: isList }, [api, server]);
         guarded.notes.push(
@@ -644,6 +652,7 @@ async function runPeer(options: Options): Promise<void> {
     ready: /^LISTENING (\d+)/,
     cwd: ROOT,
   });
+  coldServer = server;
   const url = `http://127.0.0.1:${server.ready[1]}`;
   const authorization = 'Basic ' + Buffer.from(`${clientId}:${secret}`).toString('base64');
   const headers = { 'content-type': FORM, authorization };
