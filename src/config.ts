@@ -34,6 +34,8 @@ export interface Config {
   readonly trustProxy: boolean;
   /** How often the janitor deletes expired rows; 0 turns it off. */
   readonly janitorIntervalSeconds: number;
+  /** Processes serving requests (node:cluster); everything they share lives in the database. */
+  readonly workers: number;
   /** Brute-force thresholds: failures before waiting starts, per (username, IP), per IP, per username; the longest wait. */
   readonly lockout: { perUserAndAddress: number; perAddress: number; perUser: number; maxDelaySeconds: number };
 }
@@ -180,6 +182,7 @@ export function loadConfig(env: Env): Config {
     clockLeewaySeconds,
     trustProxy: readBoolean(env, 'GATEHOUSE_TRUST_PROXY', false),
     janitorIntervalSeconds: readInteger(env, 'GATEHOUSE_JANITOR_INTERVAL', 600, 0, DAY),
+    workers: readInteger(env, 'GATEHOUSE_WORKERS', 1, 1, 64),
     lockout: {
       perUserAndAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_THRESHOLD', 5, 1, 1000),
       perAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_IP_THRESHOLD', 50, 1, 100_000),

@@ -3,9 +3,11 @@
  * `npm start`: configuration → database → keys → app → listen. The only place, with the CLI, that reads the
  * environment.
  */
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
+import { isClusterWorker, reportReady, runPrimary } from './cluster.js';
 import { createHttpServer, serve } from './http/server.js';
 import { openKeys, openRuntime, openThrottle, type Runtime } from './boot.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
@@ -58,11 +60,11 @@ async function listen(server: Server, config: Config): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function main(): Promise<void> {
+/** Everything one serving process does; `announce` = log the start line (the primary does it in cluster mode). */
+async function serveRequests(config: Config, announce: boolean): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  const config = loadConfig(process.env);
   opened.runtime = await openRuntime(config, log);
   const keys = (opened.keys = await openKeys(config, opened.runtime.store, systemClock, log));
   await keys.maintain(); // the first start creates the first signing key
@@ -80,10 +82,43 @@ async function main(): Promise<void> {
   opened.janitor = new Janitor(opened.runtime.store, systemClock, log);
   opened.janitor.start(config.janitorIntervalSeconds);
 
+  if (announce) announceStart(config, issuer, port, hasClients);
+  else reportReady(port);
+}
+
+function announceStart(config: Config, issuer: string, port: number, hasClients: boolean): void {
+  if (config.workers > 1) log.info(`${config.workers} worker processes share the port`);
   log.info(`Gatehouse issuer ${issuer} listening on ${config.host}:${port}`);
   if (!hasClients) {
     log.info('No client exists yet. Create one with: npx gatehouse clients create --id my-app --grants password,refresh_token --scopes "read write"');
   }
+}
+
+/** The primary of GATEHOUSE_WORKERS > 1: migrations and the first key once, then the workers. */
+async function superviseWorkers(config: Config): Promise<void> {
+  const runtime = await openRuntime(config, log);
+  let hasClients: boolean;
+  try {
+    await (await openKeys(config, runtime.store, systemClock, log)).maintain();
+    hasClients = (await runtime.store.clients.count()) > 0;
+  } finally {
+    await runtime.close();
+  }
+  let port: number;
+  try {
+    port = await runPrimary(config.workers, log);
+  } catch (error) {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    throw error;
+  }
+  announceStart(config, resolveIssuer(config, port), port, hasClients);
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  if (isClusterWorker()) await serveRequests(config, false);
+  else if (config.workers > 1) await superviseWorkers(config);
+  else await serveRequests(config, true);
 }
 
 main().catch((error: unknown) => {
