@@ -1,11 +1,10 @@
 /**
- * The key ring of one instance: a snapshot of the signing_keys table, re-read every few seconds so that a
- * rotation or revocation made by another instance or the CLI reaches this one within KEY_RING_REFRESH_SECONDS.
+ * The keys of one instance: a snapshot of the signing_keys table (a KeyRing), re-read every few seconds so that
+ * a rotation or revocation made by another instance or the CLI reaches this one within KEY_RING_REFRESH_SECONDS.
  * The schedule runs here too: every instance checks it, and compare-and-set updates let exactly one of them
  * perform each step.
  */
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import type { JWK } from 'jose';
 import { audit, type AuditEvent } from '../audit/audit.js';
 import type { Clock } from '../lib/clock.js';
 import { describeError, type Logger } from '../lib/log.js';
@@ -16,48 +15,10 @@ import type { KeyEncryption } from './encryption.js';
 import { encodeHeader } from '../tokens/jws.js';
 import { VerifiedTokenCache } from '../tokens/verified-cache.js';
 import { generateSigningKey, type GeneratedKey } from './generate.js';
+import { KeyRing, type SigningKey, type VerificationKey } from './key-ring.js';
 import { KEY_RING_REFRESH_SECONDS, planKeySchedule, type KeyStep, type ScheduleSettings } from './schedule.js';
 
-export interface SigningKey {
-  kid: string;
-  alg: string;
-  privateKey: KeyObject;
-  /** The protected header every token of this key carries, encoded once. */
-  encodedHeader: string;
-}
-
-export interface VerificationKey {
-  kid: string;
-  alg: string;
-  publicKey: KeyObject;
-}
-
-/** An immutable view of the keys at one moment. */
-export class KeyRing {
-  private readonly verifiers: ReadonlyMap<string, VerificationKey>;
-
-  constructor(
-    readonly records: readonly SigningKeyRecord[],
-    readonly signing: SigningKey | undefined,
-    verifiers: Map<string, VerificationKey>,
-  ) {
-    this.verifiers = verifiers;
-  }
-
-  /** The key a token names by `kid`, if it may still verify tokens (next, current or retired; never revoked). */
-  verifier(kid: string): VerificationKey | undefined {
-    return this.verifiers.get(kid);
-  }
-
-  /** The public keys to publish, in the order next, current, retired. */
-  publicJwks(): JWK[] {
-    const order = { next: 0, current: 1, retired: 2, revoked: 3 } as const;
-    return this.records
-      .filter((record) => record.state !== 'revoked')
-      .sort((a, b) => order[a.state] - order[b.state])
-      .map((record) => JSON.parse(record.publicJwk) as JWK);
-  }
-}
+export type { KeyRing, SigningKey, VerificationKey } from './key-ring.js';
 
 export class NoSigningKeyError extends Error {
   override readonly name = 'NoSigningKeyError';

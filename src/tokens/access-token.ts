@@ -3,7 +3,7 @@
  * header but the `kid`: the algorithm must be the one of the key that kid names (RFC 8725 §3.1), and a header
  * with members other than alg, kid and typ (jku, x5u, jwk, crit, …) is refused outright.
  */
-import type { KeyRing, SigningKey } from '../keys/key-manager.js';
+import type { KeyRing, SigningKey } from '../keys/key-ring.js';
 import { randomToken } from '../lib/crypto.js';
 import { signCompact, verifySignature } from './jws.js';
 import type { VerifiedToken, VerifiedTokenCache } from './verified-cache.js';
