@@ -30,11 +30,9 @@ export const refreshTokenGrant: GrantHandler = async ({ client, params, deps, ip
   // Decisions that end the session must commit, so refusals are returned, not thrown, from the transaction.
   const outcome = await deps.store.transaction(async (tx): Promise<Outcome> => {
     const now = deps.clock.now();
-    const stored = await tx.refreshTokens.find(hashRefreshToken(presented));
-    if (!stored) return { kind: 'refused', error: invalidGrant(INVALID, 'unknown refresh token') };
-    const session = await tx.sessions.find(stored.sessionId);
-    const user = session && (await tx.users.findById(session.userId));
-    if (!session || !user) return { kind: 'refused', error: invalidGrant(INVALID, 'session missing') };
+    const found = await tx.refreshTokens.findWithSession(hashRefreshToken(presented));
+    if (!found) return { kind: 'refused', error: invalidGrant(INVALID, 'unknown refresh token') };
+    const { token: stored, session, user } = found;
     // RFC 6749 §10.4: the token is bound to its client. Another client's attempt changes nothing.
     if (session.clientId !== client.id) return { kind: 'refused', error: invalidGrant(INVALID, 'issued to another client') };
     if (!isSessionAlive(session, user.disabledAt !== null, now)) return { kind: 'refused', error: invalidGrant(INVALID, 'session not alive') };
