@@ -267,18 +267,27 @@ const MAX_RETRIES = 3;
  * With --settle, a measured run that other work on the machine disturbed is discarded and run again (at most
  * MAX_RETRIES times); its errors still count.
  */
-async function measure(options: Options, row: Row, spec: Omit<LoadSpec, 'duration' | 'connections'> & { connections?: number }, server?: Servers): Promise<Measurement> {
+async function measure(
+  options: Options,
+  row: Row,
+  spec: Omit<LoadSpec, 'duration' | 'connections'> & { connections?: number },
+  server?: Servers,
+  /** Called before each measured run (after the warm-up), with the warm-up's figures. */
+  beforeRun?: (warm: Measurement | undefined) => void,
+): Promise<Measurement> {
   const connections = spec.connections ?? options.connections;
   await settle(options, row, server);
   const list = server === undefined ? [] : Array.isArray(server) ? server : [server];
   const cold = coldServer !== undefined && list.includes(coldServer);
   if (cold) coldServer = undefined;
+  let warm: Measurement | undefined;
   if (options.warmup > 0) {
-    const warm = await drive({ ...spec, connections, duration: cold ? Math.max(3, 3 * options.warmup) : options.warmup });
+    warm = await drive({ ...spec, connections, duration: cold ? Math.max(3, 3 * options.warmup) : options.warmup });
     row.warmupErrors = (row.warmupErrors ?? 0) + warm.errors;
     if (warm.errors > 0) row.notes.push(`warm-up: ${describeErrors(warm)}`);
   }
   for (let attempt = 0; ; attempt++) {
+    beforeRun?.(warm);
     const before = snapshot(server);
     const measured = await drive({ ...spec, connections, duration: options.duration });
     const use = serverUse(before, snapshot(server));
@@ -445,10 +454,11 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
     }, server);
 
     await scenario(options, 'introspect-fresh', ISSUER_NAMES['introspect-fresh']!, async (row) => {
-      const started = performance.now();
-      const pool = issuer.signFast(issuer.live, options.freshPool);
-      const signMs = performance.now() - started;
+      // The warm-up draws from a pool of its own. Each measured run gets a pool of tokens never sent before,
+      // signed between warm-up and run: --fresh-pool of them, or more if the warm-up's rate calls for more.
+      let pool = issuer.signFast(issuer.live, options.freshPool);
       let next = 0;
+      let signMs = 0;
       await measure(
         options,
         row,
@@ -461,6 +471,12 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
           verify: isActive,
         },
         server,
+        (warm) => {
+          const started = performance.now();
+          pool = issuer.signFast(issuer.live, Math.max(options.freshPool, Math.ceil((warm?.rps ?? 0) * options.duration * 1.3)));
+          next = 0;
+          signMs = performance.now() - started;
+        },
       );
       row.notes.push(`pool of ${pool.length.toLocaleString('en-US')} never-introspected tokens over ${Math.min(pool.length, issuer.live.length).toLocaleString('en-US')} sessions (signed in ${(signMs / 1000).toFixed(1)} s)`);
       if (next > pool.length) row.notes.push(`the pool ran out: ${(next - pool.length).toLocaleString('en-US')} requests reused a token; raise --fresh-pool`);
