@@ -57,6 +57,8 @@ const USAGE = `npm run bench -- [options]
   --sessions N       sessions preloaded before the issuer starts (default 100000)
   --fresh-pool N     never-introspected tokens for introspect-fresh (default 100000, or 30000 when --duration <= 3)
   --db D             sqlite (default: a temp file) or postgres://user@host:port/db (a fresh schema, dropped after)
+  --workers N        GATEHOUSE_WORKERS for the issuer (default: unset, the issuer's own default); server CPU and
+                     RSS are then those of the primary and all its workers
   --cpu-prof         run the issuer under node --cpu-prof; the profile goes to bench-results/profiles/ and its
                      summary is printed (profile one scenario at a time: --scenario introspect --cpu-prof)
   --settle S         for a shared machine: before each run, wait up to S seconds for other processes to leave the
@@ -100,6 +102,8 @@ interface Options {
   freshPool: number;
   db: string;
   cpuProf: boolean;
+  /** GATEHOUSE_WORKERS for the issuer; undefined leaves it unset. */
+  workers: number | undefined;
   settle: number;
   out: string;
 }
@@ -126,6 +130,7 @@ function parseOptions(argv: string[]): Options {
       'fresh-pool': { type: 'string' },
       db: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      workers: { type: 'string' },
       settle: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -147,6 +152,8 @@ function parseOptions(argv: string[]): Options {
     for (const id of expanded) scenarios.add(id);
   }
   scenarios.add('ceiling-http');
+  // Every worker inherits --cpu-prof and would write the same file: profile one process at a time.
+  if (values['cpu-prof'] && values.workers !== undefined && values.workers !== '1') throw new UsageError('--cpu-prof profiles one process: use it without --workers');
   const db = values.db ?? 'sqlite';
   if (db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(db)) throw new UsageError('--db must be sqlite or a postgres:// URL');
   return {
@@ -158,6 +165,7 @@ function parseOptions(argv: string[]): Options {
     freshPool: integer(values['fresh-pool'], 'fresh-pool', quick ? 30_000 : 100_000, 1000, 2_000_000),
     db,
     cpuProf: values['cpu-prof'] ?? false,
+    workers: values.workers === undefined ? undefined : integer(values.workers, 'workers', 1, 1, 64),
     settle: integer(values.settle, 'settle', 0, 0, 3600),
     out: resolve(ROOT, values.out ?? 'bench-results'),
   };
@@ -416,6 +424,7 @@ async function runIssuer(options: Options, stamp: string): Promise<void> {
       chains: options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0,
       db: options.db,
       nodeArgs: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
+      env: options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) },
       root: ROOT,
     });
   } catch (error) {
@@ -778,7 +787,7 @@ function printTable(options: Options): string {
     cells.length === 2 ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}` : cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   const out: string[] = [];
   out.push(
-    `Gatehouse benchmark — ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s of warm-up, ${options.sessions.toLocaleString('en-US')} sessions preloaded, ${options.db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}`,
+    `Gatehouse benchmark — ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s of warm-up, ${options.sessions.toLocaleString('en-US')} sessions preloaded, ${options.db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${options.workers === undefined ? '' : `, GATEHOUSE_WORKERS=${options.workers}`}`,
   );
   out.push(`${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load generator: autocannon in one process on the same machine`);
   out.push('');

@@ -45,6 +45,8 @@ export interface SeedOptions {
   db: string;
   /** Node options for the issuer child (--cpu-prof …). */
   nodeArgs: string[];
+  /** More issuer configuration (GATEHOUSE_WORKERS). */
+  env: Record<string, string>;
   root: string;
 }
 
@@ -303,7 +305,7 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
       startChild({
         name: 'issuer',
         args: [...options.nodeArgs, join(options.root, 'dist', 'main.js')],
-        env: childEnv(env),
+        env: childEnv({ ...env, ...options.env }),
         cwd: dir,
         ready: START_LINE,
       }).catch((error: Error & { tail?: string[] }) => {

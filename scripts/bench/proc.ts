@@ -157,19 +157,68 @@ export interface ProcSample {
   at: number;
 }
 
-/** RSS and CPU time of a process from /proc (Linux); undefined elsewhere. */
-export function sampleProcess(pid: number): ProcSample | undefined {
+interface ProcStat {
+  ppid: number;
+  cpuSeconds: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may contain spaces.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15 of stat)
-    return { rssMb: rssKb / 1024, cpuSeconds: ticks / 100, at: performance.now() };
+    // ppid is field 4 of stat, utime and stime fields 14 and 15.
+    return { ppid: Number(fields[1]), cpuSeconds: (Number(fields[11]) + Number(fields[12])) / 100 };
   } catch {
     return undefined;
   }
+}
+
+function readRssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The pids of a process's children, grandchildren and so on (cluster workers). */
+function descendants(pid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
+  } catch {
+    return [];
+  }
+  const children = new Map<number, number[]>();
+  for (const entry of entries) {
+    const stat = readStat(Number(entry));
+    if (stat) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  const queue = [...(children.get(pid) ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    found.push(next);
+    queue.push(...(children.get(next) ?? []));
+  }
+  return found;
+}
+
+/**
+ * RSS and CPU time of a process and its descendants (a cluster primary and its workers) from /proc (Linux);
+ * undefined elsewhere.
+ */
+export function sampleProcess(pid: number): ProcSample | undefined {
+  const own = readStat(pid);
+  if (!own) return undefined;
+  let cpuSeconds = own.cpuSeconds;
+  let rssMb = readRssMb(pid);
+  for (const child of descendants(pid)) {
+    cpuSeconds += readStat(child)?.cpuSeconds ?? 0;
+    rssMb += readRssMb(child);
+  }
+  return { rssMb, cpuSeconds, at: performance.now() };
 }
 
 export interface MachineSample {
@@ -219,7 +268,7 @@ export function postgresCpuSeconds(): number {
     if (!/^\d+$/.test(entry)) continue;
     try {
       if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'postgres') continue;
-      total += sampleProcess(Number(entry))?.cpuSeconds ?? 0;
+      total += readStat(Number(entry))?.cpuSeconds ?? 0; // each process on its own: backends are children
     } catch {
       // the process ended meanwhile
     }
