@@ -6,6 +6,7 @@
 import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { createApp } from './app.js';
 import { isClusterWorker, reportReady, runPrimary } from './cluster.js';
 import { createHttpServer, serve } from './http/server.js';
@@ -74,7 +75,8 @@ async function serveRequests(config: Config, announce: boolean): Promise<void> {
   const server = (opened.server = createHttpServer());
   const port = await listen(server, config);
   const issuer = resolveIssuer(config, port);
-  const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
+  // One core fewer than the machine has runs hashes, so a burst of logins never starves introspection.
+  const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations }, Math.max(1, availableParallelism() - 1));
   const throttle = openThrottle(config, opened.runtime.store, systemClock);
   const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, throttle, clock: systemClock, log });
   serve(server, app);

@@ -5,21 +5,25 @@
  * subject, since people type passwords into username fields.
  */
 import { uuidv7 } from '../lib/ids.js';
-import type { AuditEvent } from '../storage/audit.js';
+import type { AuditEvent, AuditRecord } from '../storage/audit.js';
 import type { Store } from '../storage/store.js';
 
 export type { AuditEvent, AuditType } from '../storage/audit.js';
 
-export function audit(store: Store, at: number, event: AuditEvent): Promise<void> {
-  return store.audit.insert({
-    id: uuidv7(), // real milliseconds: orders events within one second of `at`
+export function auditRecord(at: number, event: AuditEvent): AuditRecord {
+  return {
+    id: uuidv7(), // real milliseconds (and a counter): orders events within one second of `at`
     at,
     type: event.type,
     actor: event.actor,
     subject: event.subject ?? null,
     clientId: event.clientId ?? null,
     detail: event.detail ?? null,
-  });
+  };
+}
+
+export function audit(store: Store, at: number, event: AuditEvent): Promise<void> {
+  return store.audit.insert(auditRecord(at, event));
 }
 
 export function auditJson(record: Awaited<ReturnType<Store['audit']['list']>>[number]) {

@@ -28,6 +28,36 @@ function fromRow(row: RefreshTokenRow): RefreshTokenRecord {
   };
 }
 
+/** Shared by the knex path and the SQLite prepared statement (storage/refresh-rotation.ts). */
+export const FIND_WITH_SESSION_SQL = `
+  SELECT t.token_hash, t.session_id, t.created_at, t.expires_at, t.rotated_at,
+         s.user_id AS s_user_id, s.client_id AS s_client_id, s.scope AS s_scope, s.audience AS s_audience,
+         s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.end_reason AS s_end_reason,
+         u.username AS u_username, u.disabled_at AS u_disabled_at
+  FROM refresh_tokens t
+  JOIN sessions s ON s.id = t.session_id
+  JOIN users u ON u.id = s.user_id
+  WHERE t.token_hash = ?`;
+
+export function contextFromRow(row: Record<string, any>): RefreshTokenContext {
+  const num = (value: unknown) => (value === null ? null : Number(value));
+  return {
+    token: fromRow(row as RefreshTokenRow),
+    session: {
+      id: row.session_id,
+      userId: row.s_user_id,
+      clientId: row.s_client_id,
+      scope: row.s_scope === '' ? [] : String(row.s_scope).split(' '),
+      audience: row.s_audience,
+      createdAt: Number(row.s_created_at),
+      expiresAt: Number(row.s_expires_at),
+      endedAt: num(row.s_ended_at),
+      endReason: row.s_end_reason,
+    },
+    user: { id: row.s_user_id, username: row.u_username, disabledAt: num(row.u_disabled_at) },
+  };
+}
+
 export interface RefreshTokenContext {
   token: RefreshTokenRecord;
   session: SessionRecord;
@@ -54,44 +84,11 @@ export class RefreshTokenStore {
 
   /** The token, its session and its user in one indexed read (the first step of every refresh). */
   async findWithSession(tokenHash: string): Promise<RefreshTokenContext | undefined> {
-    const row = await this.db('refresh_tokens as t')
-      .join('sessions as s', 's.id', 't.session_id')
-      .join('users as u', 'u.id', 's.user_id')
-      .where('t.token_hash', tokenHash)
-      .first(
-        't.token_hash',
-        't.session_id',
-        't.created_at',
-        't.expires_at',
-        't.rotated_at',
-        's.user_id as s_user_id',
-        's.client_id as s_client_id',
-        's.scope as s_scope',
-        's.audience as s_audience',
-        's.created_at as s_created_at',
-        's.expires_at as s_expires_at',
-        's.ended_at as s_ended_at',
-        's.end_reason as s_end_reason',
-        'u.username as u_username',
-        'u.disabled_at as u_disabled_at',
-      );
-    if (!row) return undefined;
-    const num = (value: unknown) => (value === null ? null : Number(value));
-    return {
-      token: fromRow(row),
-      session: {
-        id: row.session_id,
-        userId: row.s_user_id,
-        clientId: row.s_client_id,
-        scope: row.s_scope === '' ? [] : String(row.s_scope).split(' '),
-        audience: row.s_audience,
-        createdAt: Number(row.s_created_at),
-        expiresAt: Number(row.s_expires_at),
-        endedAt: num(row.s_ended_at),
-        endReason: row.s_end_reason,
-      },
-      user: { id: row.s_user_id, username: row.u_username, disabledAt: num(row.u_disabled_at) },
-    };
+    const result: unknown = await this.db.raw(FIND_WITH_SESSION_SQL, [tokenHash]);
+    // knex.raw answers an array of rows on SQLite and a pg result on PostgreSQL.
+    const rows = Array.isArray(result) ? result : (result as { rows: unknown[] }).rows;
+    const row = rows[0] as Record<string, unknown> | undefined;
+    return row && contextFromRow(row);
   }
 
   /**

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { AuditStore } from './audit.js';
 import { ClientStore } from './clients.js';
 import { JanitorStore } from './janitor.js';
+import { knexRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
 import type { HotReads } from './sqlite-reads.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
@@ -31,6 +32,7 @@ export class Store {
   readonly janitor: JanitorStore;
   readonly throttle: ThrottleStore;
   readonly audit: AuditStore;
+  readonly refreshRotation: RefreshRotation;
 
   /**
    * `hot`: prepared statements for the introspection path (SQLite); only the root store has them, a store bound
@@ -50,6 +52,8 @@ export class Store {
     this.janitor = new JanitorStore(db);
     this.throttle = new ThrottleStore(db);
     this.audit = new AuditStore(db);
+    // Hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
+    this.refreshRotation = hot ? sqliteRotation(db) : knexRotation(this);
   }
 
   /** One round trip to the database: for readiness checks. */
