@@ -1,0 +1,135 @@
+/**
+ * The command line of `npm run bench`: the usage text, the scenario ids and their aliases, and the parsed
+ * options every other module reads. A bad option is a UsageError (exit status 2, with the usage).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from './paths.js';
+
+export const USAGE = `npm run bench -- [options]
+
+  --duration S       seconds of each measured run (default 10; 2 is the CI smoke mode; at most 240)
+  --warmup S         seconds of warm-up before each measured run (default 3, or 1 when --duration <= 3)
+  --connections N    concurrent keep-alive connections (default 50)
+  --scenario X       repeatable or comma-separated (default all): ceiling-http, ceiling-koa, introspect,
+                     introspect-fresh, introspect-inactive, client-credentials, refresh, password,
+                     resource-server, peer (= peer-introspect, peer-cc-opaque, peer-cc-jwt), ceilings, issuer.
+                     The node:http ceiling always runs: every ratio is to it.
+  --sessions N       sessions preloaded before the issuer starts (default 100000)
+  --fresh-pool N     never-introspected tokens for introspect-fresh (default 100000, or 30000 when --duration <= 3)
+  --db D             sqlite (default: a temp file) or postgres://user@host:port/db (a fresh schema, dropped after)
+  --workers N        GATEHOUSE_WORKERS for the issuer (default: unset, the issuer's own default); server CPU and
+                     RSS are then those of the primary and all its workers
+  --cpu-prof         run the issuer under node --cpu-prof; the profile goes to bench-results/profiles/ and its
+                     summary is printed (profile one scenario at a time: --scenario introspect --cpu-prof)
+  --settle S         for a shared machine: before each run, wait up to S seconds for other processes to leave the
+                     CPUs idle, and run again (up to 3 times) a measured run they disturbed (default 0: off).
+                     Every run reports the CPU other processes used meanwhile.
+  --out DIR          where the JSON goes (default bench-results)
+`;
+
+export const ALL = [
+  'ceiling-http',
+  'ceiling-koa',
+  'introspect',
+  'introspect-fresh',
+  'introspect-inactive',
+  'client-credentials',
+  'refresh',
+  'password',
+  'resource-server',
+  'peer-introspect',
+  'peer-cc-opaque',
+  'peer-cc-jwt',
+] as const;
+export type ScenarioId = (typeof ALL)[number];
+export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server'];
+export const PEER_SCENARIOS = ['peer-introspect', 'peer-cc-opaque', 'peer-cc-jwt'] as const satisfies readonly ScenarioId[];
+const ALIASES: Record<string, readonly ScenarioId[]> = {
+  all: ALL,
+  ceilings: ['ceiling-http', 'ceiling-koa'],
+  issuer: ISSUER_SCENARIOS,
+  peer: PEER_SCENARIOS,
+  client_credentials: ['client-credentials'],
+  cc: ['client-credentials'],
+  login: ['password'],
+};
+
+export interface Options {
+  duration: number;
+  warmup: number;
+  connections: number;
+  scenarios: Set<ScenarioId>;
+  sessions: number;
+  freshPool: number;
+  db: string;
+  cpuProf: boolean;
+  /** GATEHOUSE_WORKERS for the issuer; undefined leaves it unset. */
+  workers: number | undefined;
+  settle: number;
+  out: string;
+}
+
+export class UsageError extends Error {}
+
+function integer(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(raw)}`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new UsageError(`--${name} must be between ${min} and ${max}`);
+  return value;
+}
+
+/** The options of `argv`; --help prints the usage and exits 0. Throws a UsageError (or node's ERR_PARSE_ARGS_*). */
+export function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      connections: { type: 'string' },
+      scenario: { type: 'string', multiple: true },
+      sessions: { type: 'string' },
+      'fresh-pool': { type: 'string' },
+      db: { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      workers: { type: 'string' },
+      settle: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  // Access tokens live 300 s (the issuer's default); a pool is signed just before its scenario and must outlive it.
+  const duration = integer(values.duration, 'duration', 10, 1, 240);
+  const quick = duration <= 3;
+  const warmup = integer(values.warmup, 'warmup', quick ? 1 : 3, 0, 30);
+  const scenarios = new Set<ScenarioId>();
+  for (const name of (values.scenario ?? ['all']).flatMap((value) => value.split(',')).map((value) => value.trim()).filter(Boolean)) {
+    const expanded = ALIASES[name] ?? ((ALL as readonly string[]).includes(name) ? [name as ScenarioId] : undefined);
+    if (!expanded) throw new UsageError(`unknown scenario ${JSON.stringify(name)}; one of ${[...ALL, ...Object.keys(ALIASES)].join(', ')}`);
+    for (const id of expanded) scenarios.add(id);
+  }
+  scenarios.add('ceiling-http');
+  // Every worker inherits --cpu-prof and would write the same file: profile one process at a time.
+  if (values['cpu-prof'] && values.workers !== undefined && values.workers !== '1') throw new UsageError('--cpu-prof profiles one process: use it without --workers');
+  const db = values.db ?? 'sqlite';
+  if (db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(db)) throw new UsageError('--db must be sqlite or a postgres:// URL');
+  return {
+    duration,
+    warmup,
+    connections: integer(values.connections, 'connections', 50, 1, 10_000),
+    scenarios,
+    sessions: integer(values.sessions, 'sessions', 100_000, 100, 10_000_000),
+    freshPool: integer(values['fresh-pool'], 'fresh-pool', quick ? 30_000 : 100_000, 1000, 2_000_000),
+    db,
+    cpuProf: values['cpu-prof'] ?? false,
+    workers: values.workers === undefined ? undefined : integer(values.workers, 'workers', 1, 1, 64),
+    settle: integer(values.settle, 'settle', 0, 0, 3600),
+    out: resolve(ROOT, values.out ?? 'bench-results'),
+  };
+}

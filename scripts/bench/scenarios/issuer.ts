@@ -1,0 +1,214 @@
+/**
+ * The issuer's scenarios, all on one issuer process (node dist/main.js over a temp SQLite file or a fresh
+ * PostgreSQL schema, seeded by ../issuer.ts): introspection of steady, never-seen and inactive tokens,
+ * client_credentials, refresh rotation, then the password logins (./password.ts) and the resource-server round
+ * trip (./resource-server.ts). With --cpu-prof the issuer runs under node --cpu-prof and its profile is summarised.
+ */
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { IssuerRefused, startIssuer, type Issuer, type SessionRef } from '../issuer.js';
+import { ISSUER_SCENARIOS } from '../options.js';
+import { ROOT } from '../paths.js';
+import { sampleProcess, type Child } from '../proc.js';
+import { summarizeProfile, type ProfileSummary } from '../profile.js';
+import { closers, log, MAX_RETRIES, type Runner, type RunSpec } from '../runner.js';
+import { FORM, hasAccessToken, isActive } from './common.js';
+import { runPassword } from './password.js';
+import { runResourceServer } from './resource-server.js';
+
+export const ISSUER_NAMES: Record<string, string> = {
+  introspect: 'introspect',
+  'introspect-fresh': 'introspect-fresh',
+  'introspect-inactive': 'introspect-inactive',
+  'client-credentials': 'client_credentials',
+  refresh: 'refresh',
+  password: 'password login',
+  'resource-server': 'resource-server round trip',
+};
+
+/** What the issuer's scenarios share. */
+export interface IssuerRun {
+  runner: Runner;
+  issuer: Issuer;
+  server: Child;
+  /** 1,000 live sessions spread over all of them: the steady token pools are signed for these. */
+  steady: SessionRef[];
+  introspectSpec(bodies: string[], verify: (body: string) => boolean): RunSpec;
+  /** The p99 of the introspect scenario, when it ran: the baseline of the login storm. */
+  introspectP99: number | undefined;
+}
+
+export interface IssuerProfile {
+  summary: ProfileSummary;
+  file: string;
+}
+
+function spreadOver<T>(items: readonly T[], count: number): T[] {
+  if (items.length <= count) return [...items];
+  const step = items.length / count;
+  return Array.from({ length: count }, (_, i) => items[Math.floor(i * step)]!);
+}
+
+/** Runs the issuer's scenarios that were asked for; with --cpu-prof, returns the summary of the issuer's profile. */
+export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerProfile | undefined> {
+  const { options } = runner;
+  const wanted = ISSUER_SCENARIOS.filter((id) => options.scenarios.has(id));
+  if (wanted.length === 0) return undefined;
+  const profileDir = join(options.out, 'profiles');
+  const profileName = `issuer-${stamp}.cpuprofile`;
+  if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
+
+  log(`… preparing the issuer (${options.db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${options.sessions.toLocaleString('en-US')} sessions)`);
+  let issuer: Issuer;
+  try {
+    issuer = await startIssuer({
+      sessions: options.sessions,
+      // Every run (warm-up, measured, each retry) starts fresh chains on every connection; one more set for chains
+      // that break.
+      chains: options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0,
+      db: options.db,
+      nodeArgs: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
+      env: options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) },
+      root: ROOT,
+    });
+  } catch (error) {
+    if (error instanceof IssuerRefused) {
+      log(`  skipped: ${error.message}`);
+      runner.skip(wanted, ISSUER_NAMES, error.message);
+      return undefined;
+    }
+    throw error;
+  }
+  closers.add(issuer.close);
+  runner.countPostgres = issuer.dialect === 'postgres';
+  log(`  ready in ${Object.entries(issuer.timings).map(([step, ms]) => `${step} ${ms} ms`).join(', ')}`);
+  const server = issuer.child;
+  const run: IssuerRun = {
+    runner,
+    issuer,
+    server,
+    steady: spreadOver(issuer.live, 1000),
+    introspectSpec: (bodies, verify) => ({
+      url: issuer.url,
+      method: 'POST',
+      path: '/introspect',
+      headers: { 'content-type': FORM, authorization: issuer.auth.rs },
+      bodies,
+      verify,
+    }),
+    introspectP99: undefined,
+  };
+  const { steady, introspectSpec } = run;
+
+  try {
+    // A process just started runs its first seconds unoptimised: the first scenario measured on the issuer gets a
+    // longer warm-up (of its own load, so a --cpu-prof profile holds nothing but that scenario).
+    runner.coldServer = server;
+
+    await runner.scenario('introspect', ISSUER_NAMES.introspect!, async (row) => {
+      const tokens = await issuer.signPool(steady, 1000);
+      const m = await runner.measure(row, introspectSpec(tokens.map((token) => `token=${token}`), isActive), server);
+      run.introspectP99 = m.p99;
+      row.notes.push(`1,000 active tokens of ${steady.length.toLocaleString('en-US')} sessions, ${issuer.live.length.toLocaleString('en-US')} live and ${issuer.ended.length.toLocaleString('en-US')} ended sessions in the table`);
+    }, server);
+
+    await runner.scenario('introspect-fresh', ISSUER_NAMES['introspect-fresh']!, async (row) => {
+      // The warm-up draws from a pool of its own. Each measured run gets a pool of tokens never sent before,
+      // signed between warm-up and run: --fresh-pool of them, or more if the warm-up's rate calls for more.
+      let pool = issuer.signFast(issuer.live, options.freshPool);
+      let next = 0;
+      let signMs = 0;
+      await runner.measure(
+        row,
+        {
+          url: issuer.url,
+          method: 'POST',
+          path: '/introspect',
+          headers: { 'content-type': FORM, authorization: issuer.auth.rs },
+          perConnection: () => ({ next: () => `token=${pool[next++ % pool.length]}` }),
+          verify: isActive,
+        },
+        server,
+        (warm) => {
+          const started = performance.now();
+          pool = issuer.signFast(issuer.live, Math.max(options.freshPool, Math.ceil((warm?.rps ?? 0) * options.duration * 1.3)));
+          next = 0;
+          signMs = performance.now() - started;
+        },
+      );
+      row.notes.push(`pool of ${pool.length.toLocaleString('en-US')} never-introspected tokens over ${Math.min(pool.length, issuer.live.length).toLocaleString('en-US')} sessions (signed in ${(signMs / 1000).toFixed(1)} s)`);
+      if (next > pool.length) row.notes.push(`the pool ran out: ${(next - pool.length).toLocaleString('en-US')} requests reused a token; raise --fresh-pool`);
+    }, server);
+
+    await runner.scenario('introspect-inactive', ISSUER_NAMES['introspect-inactive']!, async (row) => {
+      if (issuer.ended.length === 0) throw new Error('no ended session was preloaded');
+      const tokens = await issuer.signPool(issuer.ended, 1000);
+      await runner.measure(row, introspectSpec(tokens.map((token) => `token=${token}`), (body) => body === '{"active":false}'), server);
+      row.notes.push(`1,000 tokens of ${issuer.ended.length.toLocaleString('en-US')} ended sessions`);
+    }, server);
+
+    await runner.scenario('client-credentials', ISSUER_NAMES['client-credentials']!, async (row) => {
+      await runner.measure(
+        row,
+        {
+          url: issuer.url,
+          method: 'POST',
+          path: '/token',
+          headers: { 'content-type': FORM, authorization: issuer.auth.svc },
+          body: 'grant_type=client_credentials',
+          verify: hasAccessToken,
+        },
+        server,
+      );
+    }, server);
+
+    await runner.scenario('refresh', ISSUER_NAMES.refresh!, async (row) => {
+      let broken = 0;
+      await runner.measure(
+        row,
+        {
+          url: issuer.url,
+          method: 'POST',
+          path: '/token',
+          headers: { 'content-type': FORM, authorization: issuer.auth.app },
+          // Each connection rotates a chain of its own: every answer's refresh token is the next request's.
+          perConnection: () => {
+            let token = issuer.takeChain();
+            if (token === undefined) throw new Error('no refresh-token chain left');
+            return {
+              next: () => `grant_type=refresh_token&refresh_token=${token}`,
+              onResponse(status, body) {
+                const rotated = status === 200 ? /"refresh_token":"([A-Za-z0-9_-]+)"/.exec(body)?.[1] : undefined;
+                if (rotated) {
+                  token = rotated;
+                } else {
+                  broken++;
+                  token = issuer.takeChain() ?? token; // the chain is dead: continue on a spare one
+                }
+              },
+            };
+          },
+          verify: (body) => body.includes('"refresh_token":"'),
+        },
+        server,
+      );
+      row.notes.push(`${options.connections} chains, one per connection${broken > 0 ? `; ${broken} chains broke` : ''}`);
+    }, server);
+
+    await runner.scenario('password', ISSUER_NAMES.password!, (row) => runPassword(run, row), server);
+
+    await runner.scenario('resource-server', ISSUER_NAMES['resource-server']!, (row) => runResourceServer(run, row), server);
+  } finally {
+    const rssAtEnd = sampleProcess(server.pid);
+    if (rssAtEnd) log(`  issuer RSS at the end: ${rssAtEnd.rssMb.toFixed(0)} MiB`);
+    closers.delete(issuer.close);
+    await issuer.close();
+  }
+
+  if (options.cpuProf) {
+    const file = join(profileDir, profileName);
+    if (existsSync(file)) return { summary: summarizeProfile(file, 30), file };
+    log(`  no profile was written (looked for ${file}; found ${readdirSync(profileDir).join(', ') || 'nothing'})`);
+  }
+  return undefined;
+}
