@@ -24,6 +24,12 @@ test('headers over 8 KiB are 431 with a JSON error', async (t) => {
   t.is(jsonError(reply.body).error, 'invalid_request');
 });
 
+test('a URL over 8 KiB is refused the same way: 431 with a JSON error', async (t) => {
+  const reply = await converse(t.context.url, [`GET /token?${'a'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\n\r\n`]);
+  t.is(reply.status, 431);
+  t.is(jsonError(reply.body).error, 'invalid_request');
+});
+
 test('a request that is not HTTP is 400 with a JSON error', async (t) => {
   for (const garbage of ['GARBAGE\r\n\r\n', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 'GET /\x00 HTTP/1.1\r\n\r\n']) {
     const reply = await converse(t.context.url, [garbage]);
