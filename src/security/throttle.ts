@@ -28,6 +28,7 @@ interface Counter {
 
 const TRUSTED_SECONDS = 30 * 86_400;
 const hashKey = (...parts: string[]) => sha256Hex(parts.join('\0'));
+const clientAddressKey = (ip: string) => hashKey('client-ip', ip);
 
 export class Throttle {
   /** Client-auth blocks this instance has seen: key → blocked until (epoch seconds). */
@@ -81,13 +82,13 @@ export class Throttle {
   private clientCounters(clientId: string, ip: string): Counter[] {
     return [
       { rule: 'client', key: hashKey('client', clientId) },
-      { rule: 'clientAddress', key: hashKey('client-ip', ip) },
+      { rule: 'clientAddress', key: clientAddressKey(ip) },
     ];
   }
 
   /** Seconds a client authentication from this address must wait, as far as this instance knows (no database read). */
   clientAddressWait(ip: string): number {
-    const key = this.clientCounters('', ip)[1]!.key;
+    const key = clientAddressKey(ip);
     const until = this.localBlocks.get(key);
     if (until === undefined) return 0;
     if (until > this.clock.now()) return until - this.clock.now();
