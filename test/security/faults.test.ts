@@ -28,7 +28,7 @@ test('SIGTERM: the server stops accepting, finishes the request in flight, and e
   const server = await box.start();
   const started = Date.now();
   const inFlight = postForm(`${server.url}/token`, { grant_type: 'password', username: 'alice', password: 'correct-horse' }, { auth: [app.id, app.secret] });
-  await new Promise((resolve) => setTimeout(resolve, 150));
+  await new Promise((resolve) => setTimeout(resolve, 400)); // the hash takes seconds; the request has arrived
   server.child.kill('SIGTERM');
   const reply = await inFlight;
   t.is(reply.status, 200, 'the request in flight was answered');
