@@ -149,10 +149,9 @@ export const START_LINE = /Gatehouse issuer (\S+) listening on (\S+):(\d+)\s*$/;
  * Spawns `node dist/main.js` with PORT=0 (unless env sets PORT) and waits for its start line, then (unless
  * `settle: false`) for one answer to a request that reads the database.
  *
- * Why the extra request: dist/main.js logs its start line, then awaits a count of clients, and only then installs
- * its SIGTERM/SIGINT handlers, so a signal sent right on the start line kills it by signal instead of a clean
- * exit 0 (see main.test.ts, the test.failing on SIGTERM). The database has one connection, served in order, so
- * once a request that reads it has been answered, that count has finished and the handlers are installed.
+ * Why the extra request: a cheap proof that the server answers requests that need its database before a test
+ * goes on. (It once also covered signal handlers installed after the start line; main.ts now installs them
+ * first, which main.test.ts checks by signalling on the start line itself with `signalOnStart`.)
  */
 export function startServerProcess(
   options: {
