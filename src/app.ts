@@ -13,6 +13,7 @@ import { metadataEndpoint } from './endpoints/metadata.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { methodNotAllowed, notFound } from './errors.js';
+import { resolveClientAddress } from './http/client-address.js';
 import { corsPreflight, varyOnOrigin } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { noStore } from './http/no-store.js';
@@ -23,8 +24,9 @@ export function issuerPath(issuer: string): string {
 }
 
 export function createApp(deps: Deps): Koa {
-  // With GATEHOUSE_TRUST_PROXY, ctx.ip is the client address from X-Forwarded-For; otherwise the socket's.
-  const app = new Koa({ proxy: deps.config.trustProxy });
+  // Koa's own proxy mode would believe X-Forwarded-Host, -Proto and the left-most X-Forwarded-For entry; the
+  // issuer needs none of them, and resolveClientAddress sets ctx.ip from the trusted hops alone.
+  const app = new Koa({ proxy: false });
   app.silent = true; // errorHandler logs what matters; Koa's own handler would print stacks
 
   // Endpoints hang off the issuer URL: with GATEHOUSE_ISSUER=https://host/tenant they are /tenant/token etc.,
@@ -41,6 +43,7 @@ export function createApp(deps: Deps): Koa {
   router.get('/healthz', healthEndpoint);
   router.get('/readyz', readinessEndpoint(deps));
 
+  app.use(resolveClientAddress(deps.config.trustProxyHops));
   app.use(errorHandler(deps.log));
   app.use(methodGuard);
   // Browser apps (public clients with --origin) call /token and /revoke; nothing else is open to other origins.

@@ -62,5 +62,5 @@ export async function openKeys(config: Config, store: Store, clock: Clock, log: 
 
 /** The brute-force throttle with the configured thresholds. */
 export function openThrottle(config: Config, store: Store, clock: Clock): Throttle {
-  return new Throttle(store, throttleSettings(config.lockout), clock);
+  return new Throttle(store, throttleSettings(config.lockout), clock, config.loginConcurrency);
 }

@@ -30,14 +30,21 @@ export interface Config {
   readonly keyRotationIntervalSeconds: number;
   readonly jwksMaxAgeSeconds: number;
   readonly clockLeewaySeconds: number;
-  /** Take the client address from X-Forwarded-For (only behind a proxy that sets it). */
-  readonly trustProxy: boolean;
+  /**
+   * Proxies in front of the issuer that append to X-Forwarded-For: the client address is the entry this many
+   * places from the right (see http/client-address.ts). 0 = the socket's peer.
+   */
+  readonly trustProxyHops: number;
   /** How often the janitor deletes expired rows; 0 turns it off. */
   readonly janitorIntervalSeconds: number;
   /** Processes serving requests (node:cluster); everything they share lives in the database. */
   readonly workers: number;
   /** Brute-force thresholds: failures before waiting starts, per (username, IP), per IP, per username; the longest wait. */
   readonly lockout: { perUserAndAddress: number; perAddress: number; perUser: number; maxDelaySeconds: number };
+  /** Password checks running at once, per username and per client address, in this process. */
+  readonly loginConcurrency: { perUser: number; perAddress: number };
+  /** Password checks allowed to wait for a free Argon2 slot; beyond that a login is answered 503 at once. */
+  readonly argon2QueueMax: number;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +144,20 @@ function parseKeySecrets(raw: string | undefined): string[] | undefined {
   return secrets;
 }
 
+/**
+ * GATEHOUSE_TRUST_PROXY_HOPS, or the older GATEHOUSE_TRUST_PROXY=true, which means one proxy (the common case
+ * of one load balancer that appends to X-Forwarded-For).
+ */
+function readTrustedHops(env: Env): number {
+  const legacy = readBoolean(env, 'GATEHOUSE_TRUST_PROXY', false);
+  if (env.GATEHOUSE_TRUST_PROXY_HOPS === undefined || env.GATEHOUSE_TRUST_PROXY_HOPS.trim() === '') return legacy ? 1 : 0;
+  const hops = readInteger(env, 'GATEHOUSE_TRUST_PROXY_HOPS', 0, 0, 16);
+  if (env.GATEHOUSE_TRUST_PROXY !== undefined && env.GATEHOUSE_TRUST_PROXY.trim() !== '' && legacy !== hops > 0) {
+    throw new ConfigError('GATEHOUSE_TRUST_PROXY', `contradicts GATEHOUSE_TRUST_PROXY_HOPS=${hops}; set only GATEHOUSE_TRUST_PROXY_HOPS`);
+  }
+  return hops;
+}
+
 const DAY = 86_400;
 const YEAR = 365 * DAY;
 
@@ -180,7 +201,7 @@ export function loadConfig(env: Env): Config {
     keyRotationIntervalSeconds,
     jwksMaxAgeSeconds,
     clockLeewaySeconds,
-    trustProxy: readBoolean(env, 'GATEHOUSE_TRUST_PROXY', false),
+    trustProxyHops: readTrustedHops(env),
     janitorIntervalSeconds: readInteger(env, 'GATEHOUSE_JANITOR_INTERVAL', 600, 0, DAY),
     workers: readInteger(env, 'GATEHOUSE_WORKERS', 1, 1, 64),
     lockout: {
@@ -189,6 +210,11 @@ export function loadConfig(env: Env): Config {
       perUser: readInteger(env, 'GATEHOUSE_LOCKOUT_USER_THRESHOLD', 20, 1, 10_000),
       maxDelaySeconds: readInteger(env, 'GATEHOUSE_LOCKOUT_MAX_SECONDS', 900, 1, DAY),
     },
+    loginConcurrency: {
+      perUser: readInteger(env, 'GATEHOUSE_LOGIN_CONCURRENCY_USER', 2, 1, 1000),
+      perAddress: readInteger(env, 'GATEHOUSE_LOGIN_CONCURRENCY_IP', 16, 1, 100_000),
+    },
+    argon2QueueMax: readInteger(env, 'GATEHOUSE_ARGON2_QUEUE_MAX', 128, 0, 100_000),
   });
 }
 

@@ -69,6 +69,12 @@ export const insufficientScope = (scope: string) =>
     headers: { 'WWW-Authenticate': `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"` },
   });
 
+/**
+ * A browser request (it carries Origin) from a page not registered for the client it names. 403: the client may
+ * be fine, this caller is not allowed to speak for it; nothing was checked or counted.
+ */
+export const foreignOrigin = () => new OAuthError('invalid_request', 403, 'Requests from this origin are not accepted for this client');
+
 export const notFound = (description = 'No such resource') => new OAuthError('not_found', 404, description);
 /** RFC 9110 §15.5.6: a 405 must list the allowed methods. */
 export const methodNotAllowed = (allow: readonly string[]) =>
@@ -88,6 +94,12 @@ export const tooManyAttempts = (retryAfterSeconds: number) =>
 /** The database cannot be reached: the same request may succeed shortly (RFC 9110 §15.6.4). */
 export const temporarilyUnavailable = () =>
   new OAuthError('temporarily_unavailable', 503, 'The service is temporarily unavailable', { headers: { 'Retry-After': '2' } });
+/**
+ * The Argon2 line is full: this login was not counted and not checked, and may be sent again shortly. A burst
+ * of logins is refused at once instead of making everyone's login wait without limit.
+ */
+export const passwordChecksBusy = () =>
+  new OAuthError('temporarily_unavailable', 503, 'Too many logins are being checked; try again shortly', { headers: { 'Retry-After': '1' } });
 export const serverError = () => new OAuthError('server_error', 500, 'An unexpected error occurred');
 
 /** An administrative operation that cannot be done as asked (duplicate id, unknown user): CLI exit 1. */

@@ -76,7 +76,11 @@ async function serveRequests(config: Config, announce: boolean): Promise<void> {
   const port = await listen(server, config);
   const issuer = resolveIssuer(config, port);
   // One core fewer than the machine has runs hashes, so a burst of logins never starves introspection.
-  const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations }, Math.max(1, availableParallelism() - 1));
+  const passwords = new PasswordHasher(
+    { memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations },
+    Math.max(1, availableParallelism() - 1),
+    config.argon2QueueMax,
+  );
   const throttle = openThrottle(config, opened.runtime.store, systemClock);
   const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, throttle, clock: systemClock, log });
   serve(server, app);

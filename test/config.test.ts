@@ -153,3 +153,25 @@ test('GATEHOUSE_ISSUER: no query and no fragment (RFC 8414 §2)', (t) => {
     refused(t, { GATEHOUSE_ISSUER: issuer }, 'GATEHOUSE_ISSUER');
   }
 });
+
+test('GATEHOUSE_TRUST_PROXY_HOPS: 0-16 proxies trusted; GATEHOUSE_TRUST_PROXY=true is one; the two cannot contradict', (t) => {
+  t.is(loadConfig({}).trustProxyHops, 0, 'default: the socket address');
+  t.is(loadConfig({ GATEHOUSE_TRUST_PROXY: 'true' }).trustProxyHops, 1);
+  t.is(loadConfig({ GATEHOUSE_TRUST_PROXY: 'false' }).trustProxyHops, 0);
+  t.is(loadConfig({ GATEHOUSE_TRUST_PROXY_HOPS: '2' }).trustProxyHops, 2);
+  t.is(loadConfig({ GATEHOUSE_TRUST_PROXY_HOPS: '2', GATEHOUSE_TRUST_PROXY: 'true' }).trustProxyHops, 2);
+  for (const value of ['-1', '17', 'yes', '1.5']) refused(t, { GATEHOUSE_TRUST_PROXY_HOPS: value }, 'GATEHOUSE_TRUST_PROXY_HOPS');
+  refused(t, { GATEHOUSE_TRUST_PROXY_HOPS: '1', GATEHOUSE_TRUST_PROXY: 'false' }, 'GATEHOUSE_TRUST_PROXY');
+  refused(t, { GATEHOUSE_TRUST_PROXY_HOPS: '0', GATEHOUSE_TRUST_PROXY: 'true' }, 'GATEHOUSE_TRUST_PROXY');
+});
+
+test('login load limits: concurrent checks per user and per address, and the Argon2 line', (t) => {
+  const defaults = loadConfig({});
+  t.deepEqual(defaults.loginConcurrency, { perUser: 2, perAddress: 16 });
+  t.is(defaults.argon2QueueMax, 128);
+  const set = loadConfig({ GATEHOUSE_LOGIN_CONCURRENCY_USER: '1', GATEHOUSE_LOGIN_CONCURRENCY_IP: '50', GATEHOUSE_ARGON2_QUEUE_MAX: '0' });
+  t.deepEqual(set.loginConcurrency, { perUser: 1, perAddress: 50 });
+  t.is(set.argon2QueueMax, 0);
+  for (const name of ['GATEHOUSE_LOGIN_CONCURRENCY_USER', 'GATEHOUSE_LOGIN_CONCURRENCY_IP']) refused(t, { [name]: '0' }, name);
+  refused(t, { GATEHOUSE_ARGON2_QUEUE_MAX: '-1' }, 'GATEHOUSE_ARGON2_QUEUE_MAX');
+});

@@ -5,10 +5,11 @@
  */
 import type { Deps } from '../deps.js';
 import { audit } from '../audit/audit.js';
-import { invalidGrant, invalidRequest, tooManyAttempts } from '../errors.js';
+import { invalidGrant, invalidRequest, passwordChecksBusy, tooManyAttempts } from '../errors.js';
 import { uuidv7 } from '../lib/ids.js';
 import { accessTokenExpiry, refreshTokenExpiry } from '../sessions/lifetime.js';
 import type { ClientRecord } from '../storage/clients.js';
+import type { SessionRecord } from '../storage/sessions.js';
 import type { UserRecord } from '../storage/users.js';
 import { newRefreshToken } from '../tokens/refresh-token.js';
 import { ADMIN_SCOPE, mintAccessToken, resolveAudience, resolveScope, type GrantHandler } from './shared.js';
@@ -16,31 +17,59 @@ import { ADMIN_SCOPE, mintAccessToken, resolveAudience, resolveScope, type Grant
 /** One answer for unknown user, wrong password and disabled user, so none can be told from another. */
 const BAD_CREDENTIALS = 'The username or password is incorrect';
 
+interface CheckedLogin {
+  user: UserRecord;
+  /** A hash with the configured parameters, when the stored one has others. */
+  rehash: string | undefined;
+  /** Gives the throttle reservation back; called once the session is open. */
+  succeeded(): Promise<void>;
+}
+
 /**
- * Checks the credentials, throttled: while (username, IP), the IP or the username is blocked by earlier
- * failures the answer is 429 without looking at the password, the same for a right and a wrong one.
+ * Checks the credentials, throttled. The attempt is counted before the password is looked at (a reservation,
+ * security/throttle.ts), so guesses sent at once cannot outrun the counters; while (username, IP), the IP or the
+ * username is blocked the answer is 429, the same for a right and a wrong password. An attempt refused for load
+ * (too many checks of this user or address running, or the Argon2 line full) is not counted.
  */
-async function checkCredentials(deps: Deps, client: ClientRecord, username: string, password: string, ip: string): Promise<UserRecord> {
-  const wait = await deps.throttle.loginWait(username, ip);
-  if (wait > 0) throw tooManyAttempts(wait);
-  const user = await deps.store.users.findByUsername(username);
-  let check = { ok: false, needsRehash: false };
-  if (user) check = await deps.passwords.check(user.passwordHash, password);
-  else await deps.passwords.checkNobody(password); // the same time spent, known user or not
-  if (!user || !check.ok || user.disabledAt !== null) {
-    const reason = !user ? 'unknown user' : !check.ok ? 'wrong password' : 'user disabled';
-    const nextWait = await deps.throttle.loginFailed(username, ip);
-    const now = deps.clock.now();
-    // An unknown username is not recorded: people type passwords into username fields.
-    await audit(deps.store, now, { type: 'login_failed', actor: `ip:${ip}`, subject: user?.username ?? null, clientId: client.id, detail: reason });
-    if (nextWait > 0) await audit(deps.store, now, { type: 'lockout', actor: `ip:${ip}`, subject: user?.username ?? null, clientId: client.id, detail: `${nextWait}s` });
-    throw invalidGrant(BAD_CREDENTIALS, reason);
+async function checkCredentials(deps: Deps, client: ClientRecord, username: string, password: string, ip: string): Promise<CheckedLogin> {
+  const reservation = await deps.throttle.reserveLogin(username, ip);
+  if (!reservation.ok) throw tooManyAttempts(reservation.waitSeconds);
+  const { attempt } = reservation;
+  const leave = deps.throttle.enterPasswordCheck(username, ip);
+  if (!leave) {
+    await deps.throttle.cancelLogin(attempt);
+    throw tooManyAttempts(1);
   }
-  await deps.throttle.loginSucceeded(username, ip);
-  if (check.needsRehash) {
-    await deps.store.users.replacePasswordHash(user.id, user.passwordHash, await deps.passwords.hash(password));
+  try {
+    const ticket = deps.passwords.admit();
+    if (!ticket) {
+      await deps.throttle.cancelLogin(attempt);
+      throw passwordChecksBusy();
+    }
+    let user: UserRecord | undefined;
+    let check = { ok: false, needsRehash: false };
+    try {
+      user = await deps.store.users.findByUsername(username);
+      if (user) check = await ticket.check(user.passwordHash, password);
+      else await ticket.checkNobody(password); // the same time spent, known user or not
+    } finally {
+      ticket.done();
+    }
+    if (!user || !check.ok || user.disabledAt !== null) {
+      const reason = !user ? 'unknown user' : !check.ok ? 'wrong password' : 'user disabled';
+      const now = deps.clock.now();
+      // An unknown username is not recorded: people type passwords into username fields.
+      await audit(deps.store, now, { type: 'login_failed', actor: `ip:${ip}`, subject: user?.username ?? null, clientId: client.id, detail: reason });
+      if (attempt.waitAfter > 0) {
+        await audit(deps.store, now, { type: 'lockout', actor: `ip:${ip}`, subject: user?.username ?? null, clientId: client.id, detail: `${attempt.waitAfter}s` });
+      }
+      throw invalidGrant(BAD_CREDENTIALS, reason);
+    }
+    const rehash = check.needsRehash ? await deps.passwords.hash(password) : undefined;
+    return { user, rehash, succeeded: () => deps.throttle.loginSucceeded(attempt) };
+  } finally {
+    leave();
   }
-  return user;
 }
 
 export const passwordGrant: GrantHandler = async ({ client, params, deps, ip }) => {
@@ -50,10 +79,10 @@ export const passwordGrant: GrantHandler = async ({ client, params, deps, ip }) 
   // Validate the whole request before the deliberately slow password check.
   const scope = resolveScope(params, client.scope.filter((token) => token !== ADMIN_SCOPE));
   const aud = resolveAudience(params, client, deps.issuer);
-  const user = await checkCredentials(deps, client, username, password, ip);
+  const { user, rehash, succeeded } = await checkCredentials(deps, client, username, password, ip);
 
   const now = deps.clock.now();
-  const session = {
+  const session: SessionRecord = {
     id: uuidv7(),
     userId: user.id,
     clientId: client.id,
@@ -67,19 +96,28 @@ export const passwordGrant: GrantHandler = async ({ client, params, deps, ip }) 
   const exp = accessTokenExpiry(now, deps.config.accessTokenTtlSeconds, session.expiresAt);
   const { token, expiresIn } = await mintAccessToken(deps, { sub: user.id, clientId: client.id, scope, aud, exp, sid: session.id });
   const refresh = client.grantTypes.includes('refresh_token') ? newRefreshToken() : undefined;
-  await deps.store.transaction(async (tx) => {
+  const opened = await deps.store.transaction(async (tx) => {
+    // The password was checked against what was read before the (slow) check. A password change or a disable
+    // that committed since must win: the session is opened only if the credentials are still the ones checked.
+    const current = await tx.users.lockForLogin(user.id);
+    if (!current || current.credentialGeneration !== user.credentialGeneration || current.disabledAt !== null) return false;
+    if (rehash) await tx.users.replacePasswordHash(user.id, user.passwordHash, rehash);
     await tx.sessions.insert(session);
     await audit(tx, now, { type: 'login', actor: `ip:${ip}`, subject: user.username, clientId: client.id, detail: `sid ${session.id}` });
     if (refresh) {
       await tx.refreshTokens.insert({
         tokenHash: refresh.hash,
         sessionId: session.id,
+        parentHash: null,
         createdAt: now,
         expiresAt: refreshTokenExpiry(now, deps.config.refreshTokenTtlSeconds, session.expiresAt),
         rotatedAt: null,
       });
     }
+    return true;
   });
+  if (!opened) throw invalidGrant(BAD_CREDENTIALS, 'the password was changed or the user disabled during the login');
+  await succeeded();
   return {
     access_token: token,
     token_type: 'Bearer',

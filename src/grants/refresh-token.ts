@@ -2,6 +2,11 @@
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): every use returns a new refresh token and consumes the old one.
  * A consumed token that comes back after the grace period means two parties hold it, so the whole session ends.
  *
+ * With a grace period (GATEHOUSE_REFRESH_GRACE_SECONDS), a rotated token presented again soon after (the client
+ * lost the response) gets another successor, a sibling of the first. Siblings are one family: the first of them
+ * used supersedes the others, and a superseded one that comes back ends the session, as does a replay after any
+ * successor was used. So the grace window cannot be used to fork a stolen token into independent chains.
+ *
  * The decision is a pure function of what is stored (`plan`); the store carries it out atomically, consuming the
  * token with a conditional UPDATE, so of concurrent refreshes exactly one wins (storage/refresh-rotation.ts).
  * The access token is signed after the commit; that a key can sign is checked before anything is consumed.
@@ -40,9 +45,12 @@ function plan(request: GrantRequest, requestedScope: string[] | undefined, now: 
     audit: auditRecord(now, { type: 'refresh_reuse', actor: `ip:${ip}`, subject: user.username, clientId: client.id, detail: `sid ${session.id} ended` }),
     result: { kind: 'reused', sessionId: session.id },
   };
-  // A rotated token that comes back is evidence of theft whenever it comes, even past its own expiry.
+  // A token superseded by a sibling (another successor of its parent was used first) is never good again, and a
+  // rotated token that comes back is evidence of theft whenever it comes, even past its own expiry, unless it is
+  // a replay within the grace period (a lost response) from before any successor of it was used.
+  if (token.supersededAt !== null) return endSession;
   const replay = token.rotatedAt !== null;
-  if (replay && !isWithinRefreshGrace(token.rotatedAt!, deps.config.refreshGraceSeconds, now)) return endSession;
+  if (replay && (token.childUsedAt !== null || !isWithinRefreshGrace(token.rotatedAt!, deps.config.refreshGraceSeconds, now))) return endSession;
   if (now >= token.expiresAt) return refuse(invalidGrant(INVALID, 'refresh token expired'));
 
   // RFC 6749 §6: the scope may be narrowed, never widened; the session keeps its full scope.
@@ -52,16 +60,23 @@ function plan(request: GrantRequest, requestedScope: string[] | undefined, now: 
   if (resource !== undefined && resource !== session.audience) return refuse(invalidTarget('The resource differs from the one this session was granted'));
 
   const next = newRefreshToken();
-  const issue = {
-    kind: 'rotate' as const,
-    consume: replay ? null : token.tokenHash,
+  return {
+    kind: 'rotate',
+    presented: token.tokenHash,
+    replay,
+    parent: token.parentHash,
     at: now,
-    issue: { tokenHash: next.hash, sessionId: session.id, createdAt: now, expiresAt: refreshTokenExpiry(now, deps.config.refreshTokenTtlSeconds, session.expiresAt), rotatedAt: null },
-    result: { kind: 'rotated' as const, context: found, scope, refreshToken: next.token },
+    issue: {
+      tokenHash: next.hash,
+      sessionId: session.id,
+      // A successor minted by a replay is a sibling of the one the lost response carried: one family.
+      parentHash: token.tokenHash,
+      createdAt: now,
+      expiresAt: refreshTokenExpiry(now, deps.config.refreshTokenTtlSeconds, session.expiresAt),
+      rotatedAt: null,
+    },
+    result: { kind: 'rotated', context: found, scope, refreshToken: next.token },
   };
-  // Consumed by another request between the read and the write (several instances on one database): with no
-  // grace, that is a second use like any other; within a grace period it is the lost-response case.
-  return { ...issue, ifConsumedMeanwhile: deps.config.refreshGraceSeconds === 0 ? endSession : { ...issue, consume: null, ifConsumedMeanwhile: endSession } };
 }
 
 export const refreshTokenGrant: GrantHandler = async (request) => {

@@ -3,6 +3,9 @@
  * should happen given what is stored — a pure decision — and the store carries the plan out atomically. On a
  * SQLite file the whole rotation is one synchronous better-sqlite3 transaction of prepared statements, which
  * holds the write lock for microseconds instead of across a chain of awaits; elsewhere it is a knex transaction.
+ *
+ * A step can find that another request changed the token between the read and the write (several instances on
+ * one database): then the token is read again, inside the same transaction, and planned anew.
  */
 import type { AuditRecord } from './audit.js';
 import type { Database } from './database.js';
@@ -15,10 +18,11 @@ export type RotationStep<T> =
   /** End the session: a rotated token came back (RFC 9700 §4.14.2). */
   | { kind: 'end-session'; sessionId: string; at: number; audit: AuditRecord; result: T }
   /**
-   * Consume `consume` (null: a replay within the grace period, nothing to consume) and store `issue`. If another
-   * request consumed it first, `ifConsumedMeanwhile` is carried out instead.
+   * Use the presented token and store `issue`, its successor. A first use consumes the token (only if nobody
+   * did meanwhile), tells its parent that a successor was used and supersedes its siblings. A replay within the
+   * grace period consumes nothing and may mint a sibling only while no successor of the token has been used.
    */
-  | { kind: 'rotate'; consume: string | null; at: number; issue: RefreshTokenRecord; result: T; ifConsumedMeanwhile: RotationStep<T> };
+  | { kind: 'rotate'; presented: string; replay: boolean; parent: string | null; at: number; issue: RefreshTokenRecord; result: T };
 
 export type RotationPlanner<T> = (found: RefreshTokenContext | undefined) => RotationStep<T>;
 
@@ -26,29 +30,86 @@ export interface RefreshRotation {
   rotate<T>(tokenHash: string, plan: RotationPlanner<T>): Promise<T>;
 }
 
-/** Any dialect, through knex: a transaction with a conditional UPDATE. */
+/** A plan that keeps meeting changes made meanwhile cannot happen with the planner's rules; a bound all the same. */
+const MAX_PLANS = 3;
+
+/** What carrying out a step needs, on either dialect. */
+interface Verbs {
+  find(tokenHash: string): RefreshTokenContext | undefined | Promise<RefreshTokenContext | undefined>;
+  endSession(sessionId: string, at: number): boolean | Promise<boolean>;
+  audit(record: AuditRecord): unknown;
+  markChildUsed(parentHash: string, at: number): unknown;
+  consume(tokenHash: string, at: number): boolean | Promise<boolean>;
+  supersedeSiblings(parentHash: string, used: string, at: number): unknown;
+  claimReplay(tokenHash: string): boolean | Promise<boolean>;
+  insert(token: RefreshTokenRecord): unknown;
+}
+
+/**
+ * Carries a plan out with `verbs`, as a generator that yields each verb's result: the knex path awaits them, the
+ * SQLite path takes them as they are, so one synchronous transaction runs the very same steps.
+ */
+function* carryOut<T>(tokenHash: string, plan: RotationPlanner<T>, verbs: Verbs): Generator<unknown, T, any> {
+  for (let attempt = 1; ; attempt++) {
+    const step = plan(yield verbs.find(tokenHash));
+    switch (step.kind) {
+      case 'answer':
+        return step.result;
+      case 'end-session':
+        if (yield verbs.endSession(step.sessionId, step.at)) yield verbs.audit(step.audit);
+        return step.result;
+      case 'rotate': {
+        // Lock order, on every path: the parent first, then the token, then its siblings.
+        let changedMeanwhile: boolean;
+        if (step.replay) {
+          changedMeanwhile = !(yield verbs.claimReplay(step.presented));
+        } else {
+          if (step.parent !== null) yield verbs.markChildUsed(step.parent, step.at);
+          changedMeanwhile = !(yield verbs.consume(step.presented, step.at));
+          if (!changedMeanwhile && step.parent !== null) yield verbs.supersedeSiblings(step.parent, step.presented, step.at);
+        }
+        if (!changedMeanwhile) {
+          yield verbs.insert(step.issue);
+          return step.result;
+        }
+        if (attempt >= MAX_PLANS) throw new Error('refresh rotation: the token kept changing while being rotated');
+      }
+    }
+  }
+}
+
+/** Runs carryOut, awaiting each verb. */
+async function runAsync<T>(steps: Generator<unknown, T, any>): Promise<T> {
+  let next = steps.next();
+  while (!next.done) next = steps.next(await next.value);
+  return next.value;
+}
+
+/** Runs carryOut with verbs that answer synchronously. */
+function runSync<T>(steps: Generator<unknown, T, any>): T {
+  let next = steps.next();
+  while (!next.done) next = steps.next(next.value);
+  return next.value;
+}
+
+/** Any dialect, through knex: a transaction of conditional UPDATEs. */
 export function knexRotation(store: Store): RefreshRotation {
   return {
     rotate: (tokenHash, plan) =>
-      store.transaction(async (tx) => {
-        let step = plan(await tx.refreshTokens.findWithSession(tokenHash));
-        for (;;) {
-          switch (step.kind) {
-            case 'answer':
-              return step.result;
-            case 'end-session':
-              if (await tx.sessions.end(step.sessionId, step.at, 'refresh_reuse')) await tx.audit.insert(step.audit);
-              return step.result;
-            case 'rotate':
-              if (step.consume !== null && !(await tx.refreshTokens.markRotated(step.consume, step.at))) {
-                step = step.ifConsumedMeanwhile;
-                continue;
-              }
-              await tx.refreshTokens.insert(step.issue);
-              return step.result;
-          }
-        }
-      }),
+      store.transaction((tx) =>
+        runAsync(
+          carryOut(tokenHash, plan, {
+            find: (hash) => tx.refreshTokens.findWithSession(hash),
+            endSession: (sessionId, at) => tx.sessions.end(sessionId, at, 'refresh_reuse'),
+            audit: (record) => tx.audit.insert(record),
+            markChildUsed: (parent, at) => tx.refreshTokens.markChildUsed(parent, at),
+            consume: (hash, at) => tx.refreshTokens.markRotated(hash, at),
+            supersedeSiblings: (parent, used, at) => tx.refreshTokens.supersedeSiblings(parent, used, at),
+            claimReplay: (hash) => tx.refreshTokens.claimReplay(hash),
+            insert: (token) => tx.refreshTokens.insert(token),
+          }),
+        ),
+      ),
   };
 }
 
@@ -57,51 +118,48 @@ interface SqliteConnection {
   transaction<F extends (...args: never[]) => unknown>(fn: F): { immediate: F };
 }
 
+function prepareStatements(connection: SqliteConnection): Verbs {
+  const find = connection.prepare(FIND_WITH_SESSION_SQL);
+  const endSession = connection.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'refresh_reuse' WHERE id = ? AND ended_at IS NULL");
+  const audit = connection.prepare('INSERT INTO audit_events (id, at, type, actor, subject, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const markChildUsed = connection.prepare('UPDATE refresh_tokens SET child_used_at = COALESCE(child_used_at, ?) WHERE token_hash = ?');
+  const consume = connection.prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL');
+  const supersede = connection.prepare(
+    'UPDATE refresh_tokens SET rotated_at = ?, superseded_at = ? WHERE parent_hash = ? AND token_hash <> ? AND rotated_at IS NULL',
+  );
+  const claimReplay = connection.prepare('UPDATE refresh_tokens SET child_used_at = NULL WHERE token_hash = ? AND child_used_at IS NULL');
+  const insert = connection.prepare(
+    'INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at, rotated_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  return {
+    find: (hash) => {
+      const row = find.get(hash) as Record<string, unknown> | undefined;
+      return row && contextFromRow(row);
+    },
+    endSession: (sessionId, at) => endSession.run(at, sessionId).changes === 1,
+    audit: (a) => audit.run(a.id, a.at, a.type, a.actor, a.subject, a.clientId, a.detail),
+    markChildUsed: (parent, at) => markChildUsed.run(at, parent),
+    consume: (hash, at) => consume.run(at, hash).changes === 1,
+    supersedeSiblings: (parent, used, at) => supersede.run(at, at, parent, used),
+    claimReplay: (hash) => claimReplay.run(hash).changes === 1,
+    insert: (t) => insert.run(t.tokenHash, t.sessionId, t.parentHash, t.createdAt, t.expiresAt, t.rotatedAt),
+  };
+}
+
 /**
  * A SQLite file: the rotation runs on knex's own connection (borrowed from its pool of one, as a knex
  * transaction would), synchronously, as BEGIN IMMEDIATE … COMMIT.
  */
 export function sqliteRotation(db: Database): RefreshRotation {
-  const prepared = new WeakMap<SqliteConnection, ReturnType<typeof prepare>>();
-  const prepare = (connection: SqliteConnection) => ({
-    find: connection.prepare(FIND_WITH_SESSION_SQL),
-    consume: connection.prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL'),
-    insert: connection.prepare('INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at) VALUES (?, ?, ?, ?, ?)'),
-    endSession: connection.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'refresh_reuse' WHERE id = ? AND ended_at IS NULL"),
-    audit: connection.prepare('INSERT INTO audit_events (id, at, type, actor, subject, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-  });
+  const prepared = new WeakMap<SqliteConnection, Verbs>();
   return {
     async rotate(tokenHash, plan) {
       const connection = (await db.client.acquireConnection()) as SqliteConnection;
       try {
-        let statements = prepared.get(connection);
-        if (!statements) prepared.set(connection, (statements = prepare(connection)));
-        const s = statements;
-        const run = connection.transaction(() => {
-          const row = s.find.get(tokenHash) as Record<string, unknown> | undefined;
-          let step = plan(row && contextFromRow(row));
-          for (;;) {
-            switch (step.kind) {
-              case 'answer':
-                return step.result;
-              case 'end-session': {
-                if (s.endSession.run(step.at, step.sessionId).changes === 1) {
-                  const a = step.audit;
-                  s.audit.run(a.id, a.at, a.type, a.actor, a.subject, a.clientId, a.detail);
-                }
-                return step.result;
-              }
-              case 'rotate':
-                if (step.consume !== null && s.consume.run(step.at, step.consume).changes !== 1) {
-                  step = step.ifConsumedMeanwhile;
-                  continue;
-                }
-                s.insert.run(step.issue.tokenHash, step.issue.sessionId, step.issue.createdAt, step.issue.expiresAt, step.issue.rotatedAt);
-                return step.result;
-            }
-          }
-        });
-        return run.immediate();
+        let verbs = prepared.get(connection);
+        if (!verbs) prepared.set(connection, (verbs = prepareStatements(connection)));
+        const statements = verbs;
+        return connection.transaction(() => runSync(carryOut(tokenHash, plan, statements))).immediate();
       } finally {
         await db.client.releaseConnection(connection);
       }

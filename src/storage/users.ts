@@ -8,6 +8,8 @@ export interface UserRecord {
   passwordHash: string;
   createdAt: number;
   disabledAt: number | null;
+  /** Incremented by every password change: a login opens its session only if it is still the one checked. */
+  credentialGeneration: number;
 }
 
 interface UserRow {
@@ -17,6 +19,7 @@ interface UserRow {
   password_hash: string;
   created_at: number;
   disabled_at: number | null;
+  credential_generation: number;
 }
 
 /**
@@ -34,6 +37,7 @@ function fromRow(row: UserRow): UserRecord {
     passwordHash: row.password_hash,
     createdAt: Number(row.created_at),
     disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+    credentialGeneration: Number(row.credential_generation),
   };
 }
 
@@ -62,6 +66,7 @@ export class UserStore {
         password_hash: user.passwordHash,
         created_at: user.createdAt,
         disabled_at: user.disabledAt,
+        credential_generation: user.credentialGeneration,
       });
       return true;
     } catch (error) {
@@ -70,8 +75,24 @@ export class UserStore {
     }
   }
 
+  /** A new password: a new credential generation, which logins still in flight will not match. */
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
-    await this.db('users').where({ id }).update({ password_hash: passwordHash });
+    await this.db('users')
+      .where({ id })
+      .update({ password_hash: passwordHash, credential_generation: this.db.raw('credential_generation + 1') });
+  }
+
+  /**
+   * The user's credential generation and disabled state, read inside a transaction that opens a session. On
+   * PostgreSQL the row is locked FOR SHARE: a password change or a disable (which update the row first) either
+   * waits for this transaction, and then ends the session it opened, or has committed, and is seen here.
+   * SQLite write transactions hold the database lock already.
+   */
+  async lockForLogin(id: string): Promise<{ credentialGeneration: number; disabledAt: number | null } | undefined> {
+    const query = this.db<UserRow>('users').where({ id }).first('credential_generation', 'disabled_at');
+    if (this.db.client.config.client === 'pg') query.forShare();
+    const row = await query;
+    return row && { credentialGeneration: Number(row.credential_generation), disabledAt: row.disabled_at === null ? null : Number(row.disabled_at) };
   }
 
   /** Compare-and-set, for an opportunistic re-hash at login: a concurrent password change wins. */

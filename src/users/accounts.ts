@@ -26,7 +26,7 @@ function normaliseUsername(username: string): string {
 export async function createUser(store: Store, passwords: PasswordHasher, username: string, password: string, now: number): Promise<UserRecord> {
   const name = normaliseUsername(username);
   assertPassword(password);
-  const user: UserRecord = { id: uuidv4(), username: name, passwordHash: await passwords.hash(password), createdAt: now, disabledAt: null };
+  const user: UserRecord = { id: uuidv4(), username: name, passwordHash: await passwords.hash(password), createdAt: now, disabledAt: null, credentialGeneration: 0 };
   if (await store.clients.find(user.id)) throw new OperationRefused('generated subject collides with a client id; try again');
   if (!(await store.users.insert(user))) throw new OperationRefused(`user ${name} already exists`);
   return user;

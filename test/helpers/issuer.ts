@@ -22,8 +22,22 @@ import type { Store } from '../../src/storage/store.js';
 import { createUser } from '../../src/users/accounts.js';
 import { freshDatabase, type TestDatabase } from './database.js';
 
-/** Cheap Argon2 parameters for tests: the parameters change the cost, not the code path. */
-export const TEST_ENV = { GATEHOUSE_ARGON2_MEMORY_KIB: '64', GATEHOUSE_ARGON2_ITERATIONS: '1' };
+/**
+ * Cheap Argon2 parameters for tests: the parameters change the cost, not the code path. And every test client
+ * sends from 127.0.0.1, the tests of a file run at once, and many log one user in at the same moment: since login
+ * attempts count from before their check until they succeed, the lockout thresholds and the caps on concurrent
+ * password checks are raised here. The tests of those defences (test/security/lockout.test.ts,
+ * concurrent-guessing.test.ts, login-load.test.ts, …) set the values they test.
+ */
+export const TEST_ENV = {
+  GATEHOUSE_ARGON2_MEMORY_KIB: '64',
+  GATEHOUSE_ARGON2_ITERATIONS: '1',
+  GATEHOUSE_LOCKOUT_THRESHOLD: '1000',
+  GATEHOUSE_LOCKOUT_IP_THRESHOLD: '100000',
+  GATEHOUSE_LOCKOUT_USER_THRESHOLD: '10000',
+  GATEHOUSE_LOGIN_CONCURRENCY_USER: '1000',
+  GATEHOUSE_LOGIN_CONCURRENCY_IP: '100000',
+};
 
 export interface Issuer {
   /** Base URL to send requests to (127.0.0.1 and the bound port). */
@@ -73,7 +87,7 @@ export async function startIssuer(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = resolveIssuer(config, port);
-  const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations });
+  const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations }, 2, config.argon2QueueMax);
   const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, throttle: openThrottle(config, runtime.store, clock), clock, log };
   serve(server, createApp(deps));
 

@@ -10,7 +10,8 @@ import { basic, send } from '../helpers/http.js';
 
 const test = anyTest as TestFn<World>;
 test.before(async (t) => {
-  t.context = await startWorld();
+  // Two trusted hops, so that the X-Forwarded-For parser meets the hostile values too.
+  t.context = await startWorld({ env: { GATEHOUSE_TRUST_PROXY_HOPS: '2' } });
 });
 test.after.always((t) => t.context.close());
 
@@ -69,11 +70,19 @@ function requests(world: World, valid: { access: string; refresh: string; adminT
     fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
     fc.constantFrom('grant_type=password&grant_type=password', 'a=%', 'a=%C3%28', 'token=%00', '&&&==&', 'grant_type=refresh_token&refresh_token=' + '%FF'.repeat(50)).map((s) => Buffer.from(s)),
   );
-  return fc.record({ method, path, contentType, authorization, body: raw }).map(
-    ({ method: m, path: p, contentType: c, authorization: a, body }): Sent => ({
+  const headerText = fc.string({ maxLength: 60, unit: fc.constantFrom('1', '2', '.', ':', ',', ' ', 'f', 'x', '[', ']', '%', '"') });
+  const forwardedFor = fc.oneof(
+    fc.constant(''),
+    headerText,
+    fc.array(fc.oneof(fc.ipV4(), fc.ipV6(), headerText), { maxLength: 5 }).map((entries) => entries.join(', ')),
+    fc.constantFrom('::ffff:10.0.0.1', '999.1.1.1', ', , ,', 'x'.repeat(3000)),
+  );
+  const origin = fc.oneof(fc.constant(''), fc.constantFrom('null', 'https://evil.example', 'https://app.example', '*', 'https://a, https://b'), headerText);
+  return fc.record({ method, path, contentType, authorization, body: raw, forwardedFor, origin }).map(
+    ({ method: m, path: p, contentType: c, authorization: a, body, forwardedFor: f, origin: o }): Sent => ({
       method: m,
       path: p,
-      headers: { ...(c ? { 'content-type': c } : {}), ...(a ? { authorization: a } : {}) },
+      headers: { ...(c ? { 'content-type': c } : {}), ...(a ? { authorization: a } : {}), ...(f ? { 'x-forwarded-for': f } : {}), ...(o ? { origin: o } : {}) },
       body: m === 'GET' || m === 'HEAD' ? Buffer.alloc(0) : body,
     }),
   );

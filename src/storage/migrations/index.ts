@@ -3,6 +3,7 @@ import * as initial from './001_initial.js';
 import * as publicClients from './002_public_clients.js';
 import * as janitorIndexes from './003_janitor_indexes.js';
 import * as security from './004_security.js';
+import * as hardening from './005_hardening.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['002_public_clients', publicClients],
   ['003_janitor_indexes', janitorIndexes],
   ['004_security', security],
+  ['005_hardening', hardening],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
