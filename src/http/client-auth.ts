@@ -5,7 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
-import { invalidClient, invalidRequest, tooManyAttempts, type OAuthError } from '../errors.js';
+import { foreignOrigin, invalidClient, invalidRequest, tooManyAttempts, type OAuthError } from '../errors.js';
 import { hexDigestsEqual, sha256Hex } from '../lib/crypto.js';
 import { decodeFormString, FormDecodeError } from '../lib/form-urlencoded.js';
 import type { ClientRecord } from '../storage/clients.js';
@@ -62,6 +62,11 @@ export async function authenticateClient(ctx: Context, form: FormParams, deps: P
   const wait = deps.throttle.clientAddressWait(ctx.ip);
   if (wait > 0) throw tooManyAttempts(wait);
   const client = credentials.clientId.length <= 128 ? await deps.store.clients.find(credentials.clientId) : undefined;
+  // A browser names the page that sent the request in Origin (`null` for opaque origins: sandboxed frames, data:
+  // URLs). A request from a page the client did not register is refused before any secret or password is checked
+  // or counted: otherwise any web page could post a form here and run up the counters of its visitor's address.
+  const origin = ctx.headers.origin;
+  if (origin !== undefined && !client?.origins.includes(origin)) throw foreignOrigin();
   // RFC 6749 §2.1: a public client cannot authenticate; client_id alone is accepted only from a client registered
   // as public, and a public client has no secret to present any other way (its secretHash is null).
   if (credentials.method === 'none') {

@@ -150,12 +150,18 @@ test('CORS on the request itself: only for an origin registered for the client n
   t.is(refused.json.error, 'invalid_grant');
   t.is(refused.headers.get('access-control-allow-origin'), spa.origin);
 
+  // Any other origin is refused outright (403), before anything is checked or counted: see
+  // test/security/cross-origin.test.ts. And no CORS header, so the page cannot even read that answer.
   const unknown = await login(t.context, spa.id, { origin: UNKNOWN_ORIGIN });
-  t.is(unknown.status, 200);
+  t.is(unknown.status, 403);
   assertNoCors(t, unknown, 'unknown origin');
   t.true(varyIncludesOrigin(unknown));
-  assertNoCors(t, await login(t.context, spa.id, { origin: otherSpa.origin }), "another client's origin");
-  assertNoCors(t, await postForm(`${t.context.api}/token`, { grant_type: 'client_credentials' }, { auth: [confA.id, confA.secret], headers: { origin: spa.origin } }), 'a confidential client');
+  const other = await login(t.context, spa.id, { origin: otherSpa.origin });
+  t.is(other.status, 403);
+  assertNoCors(t, other, "another client's origin");
+  const confidential = await postForm(`${t.context.api}/token`, { grant_type: 'client_credentials' }, { auth: [confA.id, confA.secret], headers: { origin: spa.origin } });
+  t.is(confidential.status, 403);
+  assertNoCors(t, confidential, 'a confidential client');
   assertNoCors(t, await form(t.context, '/introspect', { token: 'x' }, { origin: spa.origin }), '/introspect');
 });
 
