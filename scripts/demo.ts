@@ -192,7 +192,7 @@ async function main(): Promise<void> {
   user       ${ALICE.username}`);
 
     const tokenEndpoint = `${issuer.issuer}/token`;
-    const client = createGatehouseClient({ tokenEndpoint, clientId: web.client_id, fetch: tracingFetch });
+    const client = createGatehouseClient({ tokenEndpoint, clientId: web.client_id, apiOrigins: [api.url], fetch: tracingFetch });
     const notesApiUrl = api;
 
     await step('alice logs in', ['POST /token grant_type=password → 200'], () => client.login(ALICE.username, ALICE.password));
@@ -225,7 +225,7 @@ async function main(): Promise<void> {
     await step('so the app shows the login again, and she logs in', ['POST /token grant_type=password → 200'], () => client.login(ALICE.username, ALICE.password));
     await step('she reads her notes', ['GET /notes → 200'], () => call(client, notesApiUrl, 'GET'));
 
-    const reader = createGatehouseClient({ tokenEndpoint, clientId: web.client_id, fetch: tracingFetch });
+    const reader = createGatehouseClient({ tokenEndpoint, clientId: web.client_id, apiOrigins: [api.url], fetch: tracingFetch });
     await step(
       'a login with the scope notes:read only tries to write',
       ['POST /token grant_type=password → 200', 'POST /notes → 403 insufficient_scope scope="notes:write"'],

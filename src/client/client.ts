@@ -2,6 +2,10 @@
  * A fetch wrapper that keeps a user's tokens: it attaches the access token, and when the API answers 401
  * invalid_token it renews once and retries once. Concurrent calls share one renewal (single flight): with
  * rotating refresh tokens, two renewals with the same token would look like theft and end the session.
+ *
+ * The access token goes only to the origins listed in `apiOrigins`. A call to any other URL is passed to fetch
+ * untouched: no Authorization header, and whatever it answers never causes a renewal (a foreign server could
+ * otherwise collect tokens, or make the app renew on demand).
  */
 import { isInvalidToken } from './challenge.js';
 import { NotLoggedInError, SessionEndedError, TokenEndpointError, TokenRejectedError } from './errors.js';
@@ -13,6 +17,11 @@ export interface GatehouseClientOptions {
   /** For logout(): the issuer's revocation endpoint. */
   revocationEndpoint?: string;
   clientId: string;
+  /**
+   * The origins (scheme://host[:port]) of the APIs that receive the access token, e.g.
+   * ['https://api.example.com']. Required: requests to any other origin are sent without a token.
+   */
+  apiOrigins: readonly string[];
   /** Confidential clients only (server-side code). Leave it out in a browser: the app is a public client. */
   clientSecret?: string;
   /** Tokens restored from storage. */
@@ -41,17 +50,46 @@ export interface LoginOptions {
 export interface GatehouseClient {
   /** The password grant; throws LoginFailedError on a wrong username or password. */
   login(username: string, password: string, options?: LoginOptions): Promise<TokenSet>;
-  /** fetch() with the access token; renews and retries once on 401 invalid_token. */
+  /**
+   * fetch() with the access token when the URL is on one of `apiOrigins` (renews and retries once on 401
+   * invalid_token); a plain fetch() for any other URL.
+   */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** Renews now (shared with any renewal already under way). Throws SessionEndedError when the session is gone. */
   renew(): Promise<TokenSet>;
-  /** Forgets the tokens and, with a revocation endpoint, ends the session at the issuer (RFC 7009). */
+  /**
+   * With a revocation endpoint, ends the session at the issuer (RFC 7009) and then forgets the tokens; if the
+   * issuer cannot be reached the tokens are kept (so the logout can be tried again) and TokenEndpointError is
+   * thrown. Without one, just forgets them.
+   */
   logout(): Promise<void>;
   /** The tokens held now, if any. */
   readonly tokens: TokenSet | undefined;
 }
 
+/** The listed API origins, each exactly scheme://host[:port]; misuse is a TypeError at creation. */
+function readApiOrigins(value: unknown): ReadonlySet<string> {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw new TypeError('apiOrigins is required: the origins of the APIs that may receive the access token');
+  }
+  return new Set(
+    value.map((origin: unknown) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(String(origin));
+      } catch {
+        url = undefined;
+      }
+      if (!url || url.origin === 'null' || url.origin !== origin) {
+        throw new TypeError(`apiOrigins: ${JSON.stringify(origin)} is not an origin (scheme://host[:port], no path or trailing slash)`);
+      }
+      return url.origin;
+    }),
+  );
+}
+
 export function createGatehouseClient(options: GatehouseClientOptions): GatehouseClient {
+  const apiOrigins = readApiOrigins(options.apiOrigins);
   // Bound: a browser's fetch throws "Illegal invocation" when called on another object.
   const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
   const now = options.now ?? Date.now;
@@ -132,6 +170,7 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     async fetch(input, init) {
       // A Request can be cloned for the one retry, whatever the body.
       const request = new Request(input, init);
+      if (!apiOrigins.has(new URL(request.url).origin)) return fetchImpl(request);
       const used = await tokensForCall();
       const first = await send(request, used);
       if (!(await isInvalidToken(first))) return first;
@@ -150,11 +189,14 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
 
     async logout() {
       const held = current;
-      await store(undefined);
-      if (held?.refreshToken === undefined || options.revocationEndpoint === undefined) return;
-      // RFC 7009 §2.1: revoking the refresh token ends the session, and with it every access token.
-      const { status, body } = await postForm(fetchImpl, options.revocationEndpoint, identity, { token: held.refreshToken, token_type_hint: 'refresh_token' });
-      if (status !== 200) throw new TokenEndpointError(`logout failed: ${status}`, status, typeof body?.error === 'string' ? body.error : undefined);
+      if (held?.refreshToken !== undefined && options.revocationEndpoint !== undefined) {
+        // RFC 7009 §2.1: revoking the refresh token ends the session, and with it every access token. Until the
+        // issuer says so, the session lives on: the tokens are kept so that the logout can be tried again.
+        const { status, body } = await postForm(fetchImpl, options.revocationEndpoint, identity, { token: held.refreshToken, token_type_hint: 'refresh_token' });
+        if (status !== 200) throw new TokenEndpointError(`logout failed: ${status}`, status, typeof body?.error === 'string' ? body.error : undefined);
+      }
+      // A login or renewal that finished meanwhile holds other tokens: those are not this logout's to forget.
+      if (current === held) await store(undefined);
     },
 
     get tokens() {

@@ -14,6 +14,8 @@ import {
   type GatehouseClientOptions,
   type TokenSet,
 } from '../../src/client/index.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { decodeJwt } from '../helpers/http.js';
 import { ELSEWHERE_API, notesApp, notesSpa, startNotesWorld, type NotesWorld } from '../helpers/notes.js';
 
@@ -32,6 +34,7 @@ function spaClient(notes: NotesWorld, options: Partial<GatehouseClientOptions> =
     tokenEndpoint: `${notes.issuer}/token`,
     revocationEndpoint: `${notes.issuer}/revoke`,
     clientId: notesSpa.id,
+    apiOrigins: [notes.api.url],
     ...options,
   });
 }
@@ -233,7 +236,7 @@ test('a public client logs in and renews with client_id alone; a confidential on
   await spa.renew();
   t.is((await spa.fetch(`${notes.api.url}/notes`)).status, 200);
 
-  const server = createGatehouseClient({ tokenEndpoint: `${notes.issuer}/token`, clientId: notesApp.id, clientSecret: notesApp.secret });
+  const server = createGatehouseClient({ tokenEndpoint: `${notes.issuer}/token`, clientId: notesApp.id, clientSecret: notesApp.secret, apiOrigins: [notes.api.url] });
   await server.login(user.username, user.password);
   t.is(decodeJwt(server.tokens!.accessToken).payload.client_id, notesApp.id);
   await server.renew();
@@ -249,5 +252,76 @@ test('logout revokes the refresh token: the session ends at the issuer', async (
   await client.logout();
   t.is(client.tokens, undefined);
   t.is(notes.proxy.count('POST', '/revoke'), 1);
+  t.is((await notes.notes('GET', tokens.accessToken)).status, 401);
+});
+
+/** A server of someone else's that records what it is sent and answers every request 401 invalid_token. */
+async function startForeignServer(t: { teardown(fn: () => void): void }) {
+  const authorizations: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    authorizations.push(req.headers.authorization);
+    res.writeHead(401, { 'www-authenticate': 'Bearer error="invalid_token"', 'content-type': 'application/json' });
+    res.end('{"error":"invalid_token"}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, authorizations };
+}
+
+test('the access token goes only to the listed API origins: a foreign server gets none and forces no renewal', async (t) => {
+  const notes = t.context;
+  const foreign = await startForeignServer(t);
+  const client = spaClient(notes);
+  const user = await notes.newUser();
+  await client.login(user.username, user.password);
+  const held = client.tokens;
+  for (let i = 0; i < 6; i++) {
+    const reply = await client.fetch(`${foreign.url}/collect?i=${i}`, { headers: { 'x-app': 'yes' } });
+    t.is(reply.status, 401, 'the foreign answer is passed through as it is');
+    await reply.arrayBuffer();
+  }
+  t.deepEqual(foreign.authorizations, Array(6).fill(undefined), 'no token was sent');
+  t.is(refreshes(notes), 0, 'no renewal');
+  t.is(client.tokens, held);
+  // And the listed API still gets it.
+  t.is((await client.fetch(`${notes.api.url}/notes`)).status, 200);
+
+  // The same host on another port is another origin: a client listing that one sends the notes API nothing.
+  const otherPort = new URL(notes.api.url);
+  otherPort.port = String(Number(otherPort.port) + 1);
+  const elsewhere = spaClient(notes, { apiOrigins: [otherPort.origin], tokens: held });
+  const bare = await elsewhere.fetch(`${notes.api.url}/notes`);
+  t.is(bare.status, 401);
+  t.is(bare.headers.get('www-authenticate'), 'Bearer realm="api"', 'a request without credentials');
+  t.is(refreshes(notes), 0);
+});
+
+test('apiOrigins is required and must hold origins: a TypeError at creation', (t) => {
+  const base = { tokenEndpoint: 'https://auth.example/token', clientId: 'web' };
+  for (const apiOrigins of [undefined, [], ['https://api.example/'], ['https://api.example/v1'], ['api.example'], ['data:,x']]) {
+    t.throws(() => createGatehouseClient({ ...base, apiOrigins } as unknown as GatehouseClientOptions), { instanceOf: TypeError }, JSON.stringify(apiOrigins));
+  }
+  t.notThrows(() => createGatehouseClient({ ...base, apiOrigins: ['https://api.example', 'http://localhost:3000'] }));
+});
+
+test('logout keeps the tokens until the revocation succeeds, so it can be tried again', async (t) => {
+  const notes = t.context;
+  const saved: Array<TokenSet | undefined> = [];
+  const client = spaClient(notes, { saveTokens: (tokens) => void saved.push(tokens) });
+  const user = await notes.newUser();
+  const tokens = await client.login(user.username, user.password);
+  notes.proxy.rule = { path: '/revoke', action: 'status', status: 503 };
+  const error = await t.throwsAsync(client.logout(), { instanceOf: TokenEndpointError });
+  t.is(error?.status, 503);
+  t.is(client.tokens, tokens, 'still logged in: the session was not ended');
+  t.false(saved.includes(undefined), 'storage was not cleared');
+  t.is((await client.fetch(`${notes.api.url}/notes`)).status, 200);
+  notes.proxy.rule = undefined;
+  await client.logout();
+  t.is(client.tokens, undefined);
+  t.is(saved.at(-1), undefined);
   t.is((await notes.notes('GET', tokens.accessToken)).status, 401);
 });
