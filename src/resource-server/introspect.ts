@@ -28,7 +28,11 @@ export async function introspect(http: IssuerHttp, endpoint: string, credentials
     body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
   });
   if (reply.status >= 500 || reply.status === 429) throw new IssuerUnavailable(`introspection answered ${reply.status}`);
-  // 401 invalid_client and the like: this API's own credentials or endpoint are wrong, not the caller's token.
+  // 400 (a malformed request) and 413 (too large): what made the request unacceptable is the token the caller
+  // sent, since everything else in it is this API's own. That token is not active, and nothing is misconfigured.
+  if (reply.status === 400 || reply.status === 413) return { active: false };
+  // 401 invalid_client, a 404 or 405 from a wrong endpoint: this API's own credentials or configuration are
+  // wrong, not the caller's token.
   if (reply.status !== 200) throw new IssuerMisconfigured(`introspection answered ${reply.status}`);
   let answer: unknown;
   try {

@@ -18,6 +18,9 @@ import { refuse } from './refusal.js';
 import { acceptToken, unverifiedExpiry, type VerifiedToken } from './verified-token.js';
 
 /** What the middleware puts on `ctx.state`. */
+/** The longest bearer token looked at; Gatehouse's own are well under 2 KiB. */
+export const MAX_TOKEN_LENGTH = 4096;
+
 export interface ResourceServerState {
   auth: VerifiedToken;
 }
@@ -45,6 +48,9 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const cache = settings.cache && new VerifiedTokenCache(settings.cache.ttlSeconds, settings.cache.maxEntries);
 
   async function verify(token: string): Promise<VerifiedToken | undefined> {
+    // Far longer than any token an issuer hands out, and form-encoded it could outgrow what the issuer accepts
+    // (up to three bytes a character): refused here, without a round trip.
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
     const cached = cache?.get(token, clock.now());
     if (cached) return cached;
     const { introspectionEndpoint } = await discover();

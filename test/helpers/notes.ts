@@ -41,6 +41,10 @@ export interface NotesWorld {
 
 export interface NotesWorldOptions {
   cache?: ResourceServerCacheOptions;
+  /**
+   * The middleware's deadline for the issuer's answers. Default 20 s: on a busy machine an introspection can take
+   * far longer than usual, and a test must not read that as an outage.
+   */
   timeoutMs?: number;
   /** The notes API's client secret, to test a misconfigured API. */
   rsSecret?: string;
@@ -71,7 +75,7 @@ export async function startNotesWorld(options: NotesWorldOptions = {}): Promise<
     clock: world.clock,
     log: createLogger((line) => apiLogs.push(line)),
     ...(options.cache ? { cache: options.cache } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    timeoutMs: options.timeoutMs ?? 20_000,
   });
 
   const notesWorld: NotesWorld = {

@@ -12,8 +12,10 @@ import { ELSEWHERE_API, NOTES_API, notesApp, notesRs, startNotesWorld, type Note
 
 const test = anyTest as TestFn<NotesWorld>;
 
+// The notes world's deadline for the issuer's answers is generous (a busy machine is not an outage); RS-12 makes
+// a world of its own with a short one.
 test.beforeEach(async (t) => {
-  t.context = await startNotesWorld({ timeoutMs: 300 });
+  t.context = await startNotesWorld();
 });
 test.afterEach.always(async (t) => {
   await t.context.close();
@@ -92,20 +94,29 @@ test('RS-06 tokens that are not valid access tokens for this API: 401 invalid_to
 });
 
 test('RS-12 an issuer slower than the timeout: 503 after about the timeout, not when the issuer answers', async (t) => {
-  const { access } = await t.context.login(await t.context.newUser());
-  t.is((await t.context.notes('GET', access)).status, 200);
-  t.context.proxy.rule = { path: '/introspect', action: 'delay', delayMs: 2000 };
+  const notes = await startNotesWorld({ timeoutMs: 500 });
+  t.teardown(() => notes.close());
+  const { access } = await notes.login(await notes.newUser());
+  // Discovery and the first introspection, with time to spare on a busy machine.
+  notes.proxy.rule = undefined;
+  let warm = await notes.notes('GET', access);
+  for (let i = 0; i < 5 && warm.status !== 200; i++) warm = await notes.notes('GET', access);
+  t.is(warm.status, 200);
+  notes.proxy.rule = { path: '/introspect', action: 'delay', delayMs: 15_000 };
   const startedMs = Date.now();
-  const slow = await t.context.notes('GET', access);
+  const slow = await notes.notes('GET', access);
   const elapsedMs = Date.now() - startedMs;
   t.is(slow.status, 503);
   t.is(slow.headers.get('retry-after'), '2');
-  t.true(elapsedMs >= 250 && elapsedMs < 1500, `answered after ${elapsedMs} ms with a 300 ms timeout`);
+  // Not before the deadline, and long before the issuer's answer would have come.
+  t.true(elapsedMs >= 450 && elapsedMs < 10_000, `answered after ${elapsedMs} ms with a 500 ms timeout`);
 
-  t.context.proxy.rule = { path: '/introspect', action: 'hang' };
-  t.is((await t.context.notes('GET', access)).status, 503, 'an issuer that never answers');
-  t.context.proxy.rule = undefined;
-  t.is((await t.context.notes('GET', access)).status, 200, 'and it recovers');
+  notes.proxy.rule = { path: '/introspect', action: 'hang' };
+  t.is((await notes.notes('GET', access)).status, 503, 'an issuer that never answers');
+  notes.proxy.rule = undefined;
+  let recovered = await notes.notes('GET', access);
+  for (let i = 0; i < 5 && recovered.status !== 200; i++) recovered = await notes.notes('GET', access);
+  t.is(recovered.status, 200, 'and it recovers');
 });
 
 test('a session ended while 20 requests are in flight: every request verified after the end is refused', async (t) => {
@@ -159,4 +170,31 @@ test('metadata naming another issuer is refused (RFC 8414 §3.3): 500 and a log 
   const reply = await fetch(`${api.url}/notes`, { headers: { authorization: `Bearer ${access}` } });
   t.is(reply.status, 500);
   t.true(logs.some((line) => line.includes('metadata names issuer')));
+});
+
+test('an over-long token is refused here as 401 invalid_token: the issuer is not asked, nothing is logged as misconfigured', async (t) => {
+  // 6,000 characters of "/" grow to 18,000 when form-encoded: past the issuer's 16 KiB body limit (it would be 413).
+  for (const token of ['/'.repeat(6000), 'a'.repeat(4097), `${'a'.repeat(3000)}.${'b'.repeat(3000)}.c`]) {
+    const reply = await t.context.notes('GET', token);
+    t.is(reply.status, 401);
+    t.is(reply.headers.get('www-authenticate'), 'Bearer realm="api", error="invalid_token"');
+  }
+  t.is(t.context.proxy.count('POST', '/introspect'), 0);
+  t.false(t.context.apiLogs.some((line) => line.includes('refused this resource server')), t.context.apiLogs.join('\n'));
+});
+
+test('an introspection refused as malformed (400) or too large (413) means the caller\'s token is bad: 401, never 500', async (t) => {
+  const { access } = await t.context.login(await t.context.newUser());
+  t.is((await t.context.notes('GET', access)).status, 200);
+  for (const status of [400, 413]) {
+    t.context.proxy.rule = { path: '/introspect', action: 'status', status };
+    const reply = await t.context.notes('GET', access);
+    t.is(reply.status, 401, `issuer ${status}`);
+    t.is(reply.headers.get('www-authenticate'), 'Bearer realm="api", error="invalid_token"');
+  }
+  t.false(t.context.apiLogs.some((line) => line.includes('refused this resource server')));
+  // 401 from the issuer is this API's own credentials: a misconfiguration (500 and a log line), as before.
+  t.context.proxy.rule = { path: '/introspect', action: 'status', status: 401 };
+  t.is((await t.context.notes('GET', access)).status, 500);
+  t.true(t.context.apiLogs.some((line) => line.includes('refused this resource server')));
 });
