@@ -2,7 +2,7 @@
  * The server as a process (issue 2, set-up contract): first start in a fresh folder, the start line, refused
  * starts on invalid configuration, restart durability, the key secret, and SIGTERM.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeJwt, send } from './helpers/http.js';
@@ -43,6 +43,7 @@ test('first start in a fresh folder: data folder, 0600 SQLite file, 0600 key sec
   const secretFile = join(dir, 'keys', 'key-secret');
   t.true(existsSync(secretFile), 'keys/key-secret is generated');
   t.is(mode(secretFile), 0o600);
+  t.is(mode(join(dir, 'keys')), 0o700, 'the folder of the key secret is its owner\'s alone');
   t.true(readFileSync(secretFile, 'utf8').trim().length >= 32);
 
   t.not(server.port, 0);
@@ -70,7 +71,10 @@ test('first start in a fresh folder: data folder, 0600 SQLite file, 0600 key sec
   t.is(created.code, 0, created.stderr);
   t.is(await server.stop(), 0);
 
+  // A folder opened up since (a clone gives keys/ 0755) is restricted again at the next start.
+  chmodSync(join(dir, 'keys'), 0o755);
   const again = await startServerProcess({ cwd: dir, env: { PORT: '0', ...FAST_ARGON2 } });
+  t.is(mode(join(dir, 'keys')), 0o700);
   t.is(again.logs.filter((line) => line.includes(again.issuer)).length, 1);
   t.false(again.logs.some((line) => line.includes('gatehouse clients create')), 'no hint once a client exists');
   t.is(await again.stop(), 0);

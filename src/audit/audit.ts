@@ -10,15 +10,38 @@ import type { Store } from '../storage/store.js';
 
 export type { AuditEvent, AuditType } from '../storage/audit.js';
 
+/** The column sizes of audit_events (storage/migrations/004_security.ts), in characters. */
+const LIMITS = { actor: 256, subject: 256, clientId: 128, detail: 512 } as const;
+
+/**
+ * Cuts a value to its column: a record of what happened must never fail to be written (PostgreSQL refuses an
+ * over-long varchar; SQLite would keep it whole), whatever a client managed to put into it. Cut between code
+ * points, never inside a surrogate pair; JavaScript's length counts UTF-16 units, never fewer than PostgreSQL's
+ * characters, so what fits here fits there.
+ */
+function fit(raw: string, limit: number): string {
+  const value = raw.replaceAll('\0', '\uFFFD'); // PostgreSQL refuses NUL in text
+  if (value.length <= limit) return value;
+  const points = Array.from(value);
+  let cut = '';
+  for (const point of points) {
+    if (cut.length + point.length > limit - 1) break;
+    cut += point;
+  }
+  return `${cut}…`;
+}
+
+const fitOptional = (value: string | null | undefined, limit: number) => (value === null || value === undefined ? null : fit(value, limit));
+
 export function auditRecord(at: number, event: AuditEvent): AuditRecord {
   return {
     id: uuidv7(), // real milliseconds (and a counter): orders events within one second of `at`
     at,
     type: event.type,
-    actor: event.actor,
-    subject: event.subject ?? null,
-    clientId: event.clientId ?? null,
-    detail: event.detail ?? null,
+    actor: fit(event.actor, LIMITS.actor),
+    subject: fitOptional(event.subject, LIMITS.subject),
+    clientId: fitOptional(event.clientId, LIMITS.clientId),
+    detail: fitOptional(event.detail, LIMITS.detail),
   };
 }
 

@@ -1,12 +1,13 @@
 import { registerPublicClient } from '../clients/register-public.js';
 import { clientJson, disableClient, registerClient, rotateClientSecret } from '../clients/register.js';
 import type { Command } from './context.js';
-import { createOutput, parseOptions, requireOption, table, UsageError } from './io.js';
+import { createOutput, parseOptions, readStdinSecret, requireOption, table, UsageError } from './io.js';
 
 const create: Command = async ({ store, clock }, args) => {
   const { values } = parseOptions(args, {
     id: { type: 'string' },
     secret: { type: 'string' },
+    'secret-stdin': { type: 'boolean' },
     grants: { type: 'string' },
     scopes: { type: 'string' },
     audience: { type: 'string', multiple: true },
@@ -17,7 +18,7 @@ const create: Command = async ({ store, clock }, args) => {
   const grantTypes = values.grants?.split(',').map((grant) => grant.trim()).filter((grant) => grant !== '') ?? [];
   if (values.public) {
     // A public client has no secret, so it can neither hold one nor prove one to /introspect.
-    if (values.secret !== undefined) throw new UsageError('--public clients have no secret: drop --secret');
+    if (values.secret !== undefined || values['secret-stdin']) throw new UsageError('--public clients have no secret: drop --secret');
     if (values.introspect) throw new UsageError('--public clients cannot introspect: a resource server needs a secret');
     const record = await registerPublicClient(
       store,
@@ -43,11 +44,14 @@ const create: Command = async ({ store, clock }, args) => {
     return;
   }
   if (values.origin !== undefined) throw new UsageError('--origin is for --public clients: a browser cannot keep a client secret');
+  // --secret-stdin keeps a chosen secret out of the shell history and the process list (ps shows arguments).
+  if (values.secret !== undefined && values['secret-stdin']) throw new UsageError('give at most one of --secret or --secret-stdin');
+  const chosenSecret = values['secret-stdin'] ? await readStdinSecret() : values.secret;
   const { record, secret } = await registerClient(
     store,
     {
       id: requireOption(values.id, 'id'),
-      ...(values.secret === undefined ? {} : { secret: values.secret }),
+      ...(chosenSecret === undefined ? {} : { secret: chosenSecret }),
       grantTypes,
       scope: values.scopes ?? '',
       audiences: values.audience ?? [],
@@ -63,7 +67,7 @@ const create: Command = async ({ store, clock }, args) => {
       `scope:         ${record.scope.join(' ') || '(none)'}`,
       `audience:      ${record.audiences.join(' ') || '(the issuer)'}`,
       `introspect:    ${record.introspect}`,
-      values.secret === undefined ? 'The secret is shown only now: store it safely.' : '',
+      chosenSecret === undefined ? 'The secret is shown only now: store it safely.' : '',
     ].filter((line) => line !== '').join('\n'),
   );
 };

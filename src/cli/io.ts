@@ -48,8 +48,8 @@ export function isoTime(epochSeconds: number | null): string {
   return epochSeconds === null ? '-' : new Date(epochSeconds * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-/** Reads a password from stdin, dropping one trailing newline (so `echo pw |` works). */
-export async function readStdinPassword(): Promise<string> {
+/** Reads a password or secret from stdin, dropping one trailing newline (so `echo pw |` works). */
+export async function readStdinSecret(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
@@ -58,7 +58,7 @@ export async function readStdinPassword(): Promise<string> {
 /** --password P or --password-stdin, exactly one. */
 export async function passwordOption(values: { password?: string | undefined; 'password-stdin'?: boolean | undefined }): Promise<string> {
   if ((values.password !== undefined) === Boolean(values['password-stdin'])) throw new UsageError('give exactly one of --password or --password-stdin');
-  return values.password ?? readStdinPassword();
+  return values.password ?? readStdinSecret();
 }
 
 /** Left-aligned columns for human output. */

@@ -29,7 +29,7 @@ const nouns: Record<string, Record<string, Command>> = {
 const singles: Record<string, Command> = { migrate, janitor, audit: auditCommand };
 
 const USAGE = `usage: gatehouse <command> [--json]
-  clients create --id ID [--secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
+  clients create --id ID [--secret-stdin | --secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
   clients create --public --id ID [--grants password,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
   clients list | clients disable ID | clients rotate-secret ID [--overlap SECONDS]
   users create --username U (--password P | --password-stdin)

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import type { Deps } from '../deps.js';
 import { GRANT_TYPES } from '../grants/index.js';
+import { ADMIN_SCOPE } from '../grants/shared.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 /** Public clients (RFC 7591 §2 "none": client_id in the body, no secret) log in, renew and revoke; never introspect. */
@@ -16,6 +17,8 @@ export function metadataEndpoint(deps: Deps) {
     for (const client of await deps.store.clients.list()) {
       if (client.disabledAt === null) client.scope.forEach((scope) => scopes.add(scope));
     }
+    // The admin API's scope is no business of the public: it is granted to operators' clients only.
+    scopes.delete(ADMIN_SCOPE);
     const issuer = deps.issuer;
     ctx.set('Cache-Control', 'public, max-age=300');
     // `response_types_supported` is REQUIRED by RFC 8414 §2 but this server has no authorization endpoint, and

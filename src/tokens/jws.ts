@@ -42,6 +42,10 @@ export function verifySignature(alg: string, key: KeyObject, input: string, sign
   const options = keyOptions(alg, key);
   if (!options || !/^[A-Za-z0-9_-]+$/.test(signature)) return false;
   const bytes = Buffer.from(signature, 'base64url');
+  // Only the canonical spelling (RFC 7515 §2: base64url without padding, and no stray bits in the last character).
+  // Otherwise each token would have several spellings that verify (16 for ES256), each a different string to
+  // every cache and deny-list keyed on the token.
+  if (bytes.toString('base64url') !== signature) return false;
   // An ES256 signature is exactly 64 bytes (RFC 7518 §3.4); anything else is refused before the math.
   if (alg === 'ES256' && bytes.length !== 64) return false;
   try {

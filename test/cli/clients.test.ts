@@ -1,6 +1,7 @@
 /** `gatehouse clients …`, spawned for real (issue 2, CLI contract). */
 import test from 'ava';
 import { API, cleanup, client, nowSeconds, sandbox } from '../helpers/process.js';
+import { postForm } from '../helpers/http.js';
 
 test.after.always(cleanup);
 
@@ -57,6 +58,22 @@ test('clients create takes --secret, --grants, --scopes, a repeated --audience a
   t.deepEqual(listed.grant_types, ['password', 'refresh_token', 'client_credentials']);
   t.deepEqual(listed.audience, [API, 'https://other.example.test']);
   t.is(listed.introspect, true);
+});
+
+test('clients create --secret-stdin reads the chosen secret from stdin (one trailing newline dropped), out of argv and history', async (t) => {
+  const box = await sandbox();
+  const secret = 'y'.repeat(40);
+  const created = await box.cliJson(['clients', 'create', '--id', 'from-stdin', '--secret-stdin', '--grants', 'client_credentials'], { input: `${secret}\n` });
+  t.is(created.client_secret, secret);
+  const server = await box.start();
+  const token = await postForm(`${server.url}/token`, { grant_type: 'client_credentials' }, { auth: ['from-stdin', secret] });
+  t.is(token.status, 200);
+  await server.stop();
+  const both = await box.cli(['clients', 'create', '--id', 'both', '--secret', secret, '--secret-stdin'], { input: secret });
+  t.is(both.code, 2);
+  t.regex(both.stderr, /at most one of --secret or --secret-stdin/);
+  const short = await box.cli(['clients', 'create', '--id', 'short', '--secret-stdin'], { input: 'short\n' });
+  t.is(short.code, 2, 'a short secret is bad input, as with --secret');
 });
 
 test('clients create: ids of 1-128 printable ASCII without spaces (":" allowed); bad usage exits 2, a duplicate 1, with one stderr line', async (t) => {

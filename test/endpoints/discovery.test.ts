@@ -241,6 +241,8 @@ test('META-07 scopes_supported lists the scopes clients may be granted, each onc
   for (const scope of ['read', 'write', 'admin']) t.true(json.scopes_supported.includes(scope), scope);
   t.is(new Set(json.scopes_supported).size, json.scopes_supported.length);
   for (const scope of json.scopes_supported) t.regex(scope, /^[\x21\x23-\x5B\x5D-\x7E]+$/);
+  // The admin client holds gatehouse:admin; that scope is for operators and not advertised.
+  t.false(json.scopes_supported.includes('gatehouse:admin'));
 });
 
 test('META-01/02 an issuer with a path: metadata at /.well-known/oauth-authorization-server/tenant with that issuer', async (t) => {

@@ -89,3 +89,25 @@ test('a rotated client secret stops working exactly when the overlap ends', asyn
   t.is((await cc(confA.secret)).status, 401, 'and not at the end');
   t.is((await cc(fresh)).status, 200);
 });
+
+test('fields longer than their columns are cut, never a failed write (PostgreSQL refuses an over-long varchar)', async (t) => {
+  const world = await startWorld();
+  t.teardown(() => world.close());
+  const { audit } = await import('../../src/audit/audit.js');
+  const astral = '😀'.repeat(300); // two UTF-16 units each: cut between them, never inside one
+  await audit(world.store, world.clock.now(), {
+    type: 'login_failed',
+    actor: `ip:${'a'.repeat(1000)}`,
+    subject: astral,
+    clientId: 'c'.repeat(500),
+    detail: `nul\0inside ${'d'.repeat(2000)}`,
+  });
+  const [record] = await world.store.audit.list({ limit: 1 });
+  t.is(record!.actor.length, 256);
+  t.true(record!.actor.startsWith('ip:aaa') && record!.actor.endsWith('…'));
+  t.true(record!.subject!.length <= 256);
+  t.true(record!.subject!.endsWith('😀…'), 'whole code points only');
+  t.is(record!.clientId!.length, 128);
+  t.true(record!.detail!.length <= 512);
+  t.false(record!.detail!.includes('\0'));
+});

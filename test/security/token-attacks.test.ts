@@ -127,3 +127,20 @@ test('a token that makes the body exceed 16 KiB is 413, not a 5xx', async (t) =>
   t.is(reply.status, 413);
   t.is(reply.json.error, 'invalid_request');
 });
+
+test('only the canonical base64url spelling of a signature verifies: the 15 other spellings of an ES256 token are inactive', async (t) => {
+  const { world } = t.context;
+  const { access } = await world.login(alice);
+  const [head, body, signature] = access.split('.') as [string, string, string];
+  t.is(signature.length, 86, 'an ES256 signature: 64 bytes, 86 characters, the last carrying 2 bits and 4 unused ones');
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(signature.at(-1)!);
+  const spellings = Array.from({ length: 16 }, (_, low) => alphabet[(last & 0b110000) | low]!).filter((c) => c !== signature.at(-1));
+  t.is(spellings.length, 15);
+  for (const c of spellings) {
+    const variant = `${head}.${body}.${signature.slice(0, -1)}${c}`;
+    t.deepEqual(Buffer.from(variant.split('.')[2]!, 'base64url'), Buffer.from(signature, 'base64url'), 'the same bytes');
+    await assertInactive(t, world, variant, `spelling ${c}`);
+  }
+  t.true((await world.introspect(access)).json.active, 'control: the token itself');
+});
