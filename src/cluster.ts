@@ -24,7 +24,7 @@ export async function runPrimary(workers: number, log: Logger): Promise<number> 
   /** Workers that reported listening: only they can have requests in flight. */
   const serving = new WeakSet<Worker>();
 
-  const fork = (): Promise<number> =>
+  const fork = (replacing = false): Promise<number> =>
     new Promise((resolve, reject) => {
       const worker = cluster.fork();
       let ready = false;
@@ -33,6 +33,7 @@ export async function runPrimary(workers: number, log: Logger): Promise<number> 
         if (message?.type !== 'gatehouse:listening') return;
         ready = true;
         serving.add(worker);
+        if (replacing) log.info('replacement worker is serving', { pid: worker.process.pid });
         resolve(message.port);
       });
       worker.on('exit', (code, signal) => {
@@ -44,7 +45,7 @@ export async function runPrimary(workers: number, log: Logger): Promise<number> 
           return;
         }
         log.warn('worker exited; starting another', { code: code ?? undefined, signal: signal ?? undefined });
-        void fork().catch((error: unknown) => log.error('worker restart failed', { error: String(error) }));
+        void fork(true).catch((error: unknown) => log.error('worker restart failed', { error: String(error) }));
       });
     });
 
@@ -69,7 +70,7 @@ export async function runPrimary(workers: number, log: Logger): Promise<number> 
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
-  const ports = await Promise.all(Array.from({ length: workers }, fork));
+  const ports = await Promise.all(Array.from({ length: workers }, () => fork()));
   return ports[0]!;
 }
 
