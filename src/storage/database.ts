@@ -87,7 +87,9 @@ const MIGRATION_LOCK = 0x6761_7465; // "gate"
 /**
  * Applies pending migrations. On PostgreSQL, instances starting together wait on an advisory lock instead of
  * failing on knex's own lock ("Migration table is already locked"); the lock is held by a transaction on one
- * connection while knex migrates on another, and released when that transaction ends.
+ * connection while knex migrates on another, and released when that transaction ends. Advisory locks belong to
+ * the whole database, so the lock is keyed by the schema too: issuers in other schemas of the same database
+ * (other tenants, other test runs) never wait for each other's migrations.
  */
 export async function migrate(db: Database): Promise<void> {
   if (db.client.config.client !== 'pg') {
@@ -95,7 +97,7 @@ export async function migrate(db: Database): Promise<void> {
     return;
   }
   await db.transaction(async (lock) => {
-    await lock.raw('SELECT pg_advisory_xact_lock(?)', [MIGRATION_LOCK]);
+    await lock.raw('SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))', [MIGRATION_LOCK]);
     await db.migrate.latest({ migrationSource });
   });
 }
