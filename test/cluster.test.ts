@@ -40,7 +40,7 @@ function alive(pid: number): boolean {
 }
 
 test('two workers: one start line, requests served, a worker that dies is replaced, SIGTERM stops all with exit 0', async (t) => {
-  t.timeout(60_000);
+  t.timeout(180_000);
   const box = await sandbox({ GATEHOUSE_WORKERS: '2' });
   const app = await box.cliJson(['clients', 'create', '--id', 'app', '--grants', 'password,refresh_token', '--scopes', 'read']);
   await box.cliJson(['users', 'create', '--username', 'alice', '--password', 'correct-horse']);
