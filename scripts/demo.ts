@@ -19,7 +19,8 @@ const CLI_JS = join(ROOT, 'dist', 'cli', 'main.js');
 const ACCESS_TOKEN_TTL_SECONDS = 3;
 const API_AUDIENCE = 'https://notes.example';
 const ALICE = { username: 'alice', password: 'correct-horse-battery' };
-const START_LINE = /Gatehouse issuer (\S+) listening on (\S+):(\d+)\s*$/;
+/** The start line, inside a JSON log line: {"level":"info",…,"msg":"Gatehouse issuer … listening on host:port"}. */
+const START_LINE = /Gatehouse issuer (\S+) listening on ([^\s"]+):(\d+)/;
 
 // --- Processes --------------------------------------------------------------------------------------------------
 

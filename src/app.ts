@@ -10,6 +10,7 @@ import { introspectionEndpoint } from './endpoints/introspect.js';
 import { healthEndpoint, readinessEndpoint } from './endpoints/health.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
 import { metadataEndpoint } from './endpoints/metadata.js';
+import { openApiEndpoint } from './endpoints/openapi.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { methodNotAllowed, notFound } from './errors.js';
@@ -17,6 +18,7 @@ import { resolveClientAddress } from './http/client-address.js';
 import { corsPreflight, varyOnOrigin } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { noStore } from './http/no-store.js';
+import { observeRequests } from './http/request-log.js';
 
 /** The path of the issuer URL without a trailing slash: '' for https://host, '/tenant' for https://host/tenant. */
 export function issuerPath(issuer: string): string {
@@ -32,7 +34,8 @@ export function createApp(deps: Deps): Koa {
   // Endpoints hang off the issuer URL: with GATEHOUSE_ISSUER=https://host/tenant they are /tenant/token etc.,
   // and the metadata sits at /.well-known/oauth-authorization-server/tenant (RFC 8414 §3.1).
   const base = issuerPath(deps.issuer);
-  const router = new Router();
+  // Exact paths only: the endpoints are the URLs the metadata and /openapi.json name, not /TOKEN or /token/.
+  const router = new Router({ strict: true, sensitive: true });
   router.post(`${base}/token`, noStore, varyOnOrigin, tokenEndpoint(deps));
   router.post(`${base}/introspect`, noStore, introspectionEndpoint(deps));
   router.post(`${base}/revoke`, noStore, varyOnOrigin, revocationEndpoint(deps));
@@ -42,9 +45,11 @@ export function createApp(deps: Deps): Koa {
   // For load balancers and orchestrators, at the root whatever the issuer path.
   router.get('/healthz', healthEndpoint);
   router.get('/readyz', readinessEndpoint(deps));
+  router.get('/openapi.json', openApiEndpoint(deps));
 
   app.use(resolveClientAddress(deps.config.trustProxyHops));
-  app.use(errorHandler(deps.log));
+  app.use(observeRequests(deps.log, deps.metrics));
+  app.use(errorHandler(deps.log, deps.metrics));
   app.use(methodGuard);
   // Browser apps (public clients with --origin) call /token and /revoke; nothing else is open to other origins.
   app.use(corsPreflight(deps.store, [`${base}/token`, `${base}/revoke`]));

@@ -3,11 +3,13 @@
  */
 import type { Config } from './config.js';
 import { KeyEncryption } from './keys/encryption.js';
-import { KeyManager } from './keys/key-manager.js';
+import { KeyManager, type KeyRing } from './keys/key-manager.js';
 import type { ScheduleSettings } from './keys/schedule.js';
 import { resolveKeySecrets } from './keys/secret-file.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/log.js';
+import { Metrics } from './observability/metrics.js';
+import type { PasswordHasher } from './passwords/argon2.js';
 import { Throttle } from './security/throttle.js';
 import { throttleSettings } from './security/throttle-policy.js';
 import { createDatabase, migrate, openHotReads, type Database } from './storage/database.js';
@@ -63,4 +65,36 @@ export async function openKeys(config: Config, store: Store, clock: Clock, log: 
 /** The brute-force throttle with the configured thresholds. */
 export function openThrottle(config: Config, store: Store, clock: Clock): Throttle {
   return new Throttle(store, throttleSettings(config.lockout), clock, config.loginConcurrency);
+}
+
+/** The knex pool's use, for the metrics (tarn.js under knex). */
+function poolUse(db: Database): { inUse: number; waiting: number } {
+  const pool = (db.client as { pool?: { numUsed(): number; numPendingAcquires(): number } }).pool;
+  return pool ? { inUse: pool.numUsed(), waiting: pool.numPendingAcquires() } : { inUse: 0, waiting: 0 };
+}
+
+/** The issuer's metrics, reading keys, pool and Argon2 line at scrape time. */
+export function openMetrics(
+  config: Config,
+  parts: { db: Database; keys: KeyManager; passwords: PasswordHasher; clock: Clock },
+  options: { processMetrics: boolean },
+): Metrics {
+  const metrics = new Metrics(
+    {
+      keys: () => parts.keys.ring.records,
+      pool: () => poolUse(parts.db),
+      argon2Queue: () => parts.passwords.queueLength,
+      now: () => parts.clock.now(),
+    },
+    { clientLabels: config.metrics?.clientLabels ?? true, processMetrics: options.processMetrics },
+  );
+  // A promotion made by any instance (or the CLI) shows here as a new current key at the next reload.
+  const currentKid = (ring: KeyRing) => ring.records.find((record) => record.state === 'current')?.kid;
+  let current = currentKid(parts.keys.ring);
+  parts.keys.onReload((ring) => {
+    const now = currentKid(ring);
+    if (now !== undefined && current !== undefined && now !== current) metrics.keyRotated();
+    current = now ?? current;
+  });
+  return metrics;
 }

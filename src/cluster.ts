@@ -5,6 +5,7 @@
  * replaces a worker that dies, and on SIGTERM stops them all, each finishing its in-flight requests.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { Logger } from './lib/log.js';
 
 /** What a worker reports once it listens. */
@@ -75,3 +76,15 @@ export async function runPrimary(workers: number, log: Logger): Promise<number> 
 }
 
 export const isClusterWorker = (): boolean => cluster.isWorker;
+
+/** In a worker: answer the primary's requests for this worker's metrics. */
+export function reportMetricsToPrimary(registry: Registry): void {
+  new AggregatorRegistry(); // installs the worker's listener
+  AggregatorRegistry.setRegistries(registry);
+}
+
+/** In the primary: every worker's metrics, summed (gauges of shared state take the largest). */
+export function clusterMetrics(): { expose(): Promise<string>; readonly contentType: string } {
+  const aggregator = new AggregatorRegistry();
+  return { expose: () => aggregator.clusterMetrics(), contentType: aggregator.contentType };
+}

@@ -3,6 +3,7 @@
  * ConfigError naming its variable; main.ts and the CLI print that one line and stop.
  */
 import { isIP } from 'node:net';
+import { LOG_LEVELS, type LogLevel } from './observability/logger.js';
 
 export const SIGNING_ALGS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -45,6 +46,9 @@ export interface Config {
   readonly loginConcurrency: { perUser: number; perAddress: number };
   /** Password checks allowed to wait for a free Argon2 slot; beyond that a login is answered 503 at once. */
   readonly argon2QueueMax: number;
+  readonly logLevel: LogLevel;
+  /** Prometheus metrics on a listener of their own, never on the public port; undefined = no metrics listener. */
+  readonly metrics: { port: number; host: string; clientLabels: boolean } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -158,6 +162,29 @@ function readTrustedHops(env: Env): number {
   return hops;
 }
 
+function readLogLevel(env: Env): LogLevel {
+  const raw = env.GATEHOUSE_LOG_LEVEL?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError('GATEHOUSE_LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(env.GATEHOUSE_LOG_LEVEL)}`);
+  }
+  return raw as LogLevel;
+}
+
+/** GATEHOUSE_METRICS_PORT turns the metrics listener on; it may not be the public port. */
+function readMetrics(env: Env, publicPort: number, publicHost: string): Config['metrics'] {
+  const hostRaw = env.GATEHOUSE_METRICS_HOST?.trim();
+  const clientLabels = readBoolean(env, 'GATEHOUSE_METRICS_CLIENT_LABELS', true);
+  if (env.GATEHOUSE_METRICS_PORT === undefined || env.GATEHOUSE_METRICS_PORT.trim() === '') return undefined;
+  const port = readInteger(env, 'GATEHOUSE_METRICS_PORT', 0, 0, 65_535);
+  const host = hostRaw || '127.0.0.1';
+  if (isIP(host) === 0 && host !== 'localhost') throw new ConfigError('GATEHOUSE_METRICS_HOST', `must be an IP address, got ${JSON.stringify(host)}`);
+  if (port !== 0 && port === publicPort && (host === publicHost || host === '0.0.0.0' || publicHost === '0.0.0.0')) {
+    throw new ConfigError('GATEHOUSE_METRICS_PORT', `must differ from PORT (${publicPort}): metrics are never served on the public port`);
+  }
+  return { port, host, clientLabels };
+}
+
 const DAY = 86_400;
 const YEAR = 365 * DAY;
 
@@ -215,6 +242,8 @@ export function loadConfig(env: Env): Config {
       perAddress: readInteger(env, 'GATEHOUSE_LOGIN_CONCURRENCY_IP', 16, 1, 100_000),
     },
     argon2QueueMax: readInteger(env, 'GATEHOUSE_ARGON2_QUEUE_MAX', 128, 0, 100_000),
+    logLevel: readLogLevel(env),
+    metrics: readMetrics(env, port, host),
   });
 }
 

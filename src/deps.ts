@@ -1,7 +1,8 @@
 import type { Config } from './config.js';
 import type { KeyManager } from './keys/key-manager.js';
 import type { Clock } from './lib/clock.js';
-import type { Logger } from './lib/log.js';
+import type { IssuerLogger } from './observability/logger.js';
+import type { Metrics } from './observability/metrics.js';
 import type { PasswordHasher } from './passwords/argon2.js';
 import type { Throttle } from './security/throttle.js';
 import type { Store } from './storage/store.js';
@@ -16,5 +17,6 @@ export interface Deps {
   readonly passwords: PasswordHasher;
   readonly throttle: Throttle;
   readonly clock: Clock;
-  readonly log: Logger;
+  readonly log: IssuerLogger;
+  readonly metrics: Metrics;
 }

@@ -8,22 +8,25 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { createApp } from './app.js';
-import { isClusterWorker, reportReady, runPrimary } from './cluster.js';
+import { clusterMetrics, isClusterWorker, reportMetricsToPrimary, reportReady, runPrimary } from './cluster.js';
 import { createHttpServer, serve } from './http/server.js';
-import { openKeys, openRuntime, openThrottle, type Runtime } from './boot.js';
+import { openKeys, openMetrics, openRuntime, openThrottle, type Runtime } from './boot.js';
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
 import { KeySecretError } from './keys/encryption.js';
 import { Janitor } from './maintenance/janitor.js';
 import type { KeyManager } from './keys/key-manager.js';
 import { systemClock } from './lib/clock.js';
-import { createLogger, describeError } from './lib/log.js';
+import { describeError } from './lib/log.js';
+import { createIssuerLogger, type IssuerLogger } from './observability/logger.js';
+import { startMetricsServer } from './observability/metrics-server.js';
 import { PasswordHasher } from './passwords/argon2.js';
 
-const log = createLogger();
+/** Until the configuration is read (and names its level), the default level. */
+let log: IssuerLogger = createIssuerLogger();
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** What is open so far; a signal at any point closes exactly that. */
-const opened: { runtime?: Runtime; keys?: KeyManager; janitor?: Janitor; server?: Server } = {};
+const opened: { runtime?: Runtime; keys?: KeyManager; janitor?: Janitor; server?: Server; metricsServer?: Server } = {};
 let stopping = false;
 
 function stop(signal: string): void {
@@ -35,6 +38,7 @@ function stop(signal: string): void {
     process.exit(1);
   }, SHUTDOWN_GRACE_MS).unref();
   opened.keys?.stop();
+  opened.metricsServer?.close();
   const closeDatabase = () =>
     (opened.janitor?.stop() ?? Promise.resolve())
       .then(() => opened.runtime?.close())
@@ -82,8 +86,17 @@ async function serveRequests(config: Config, announce: boolean): Promise<void> {
     config.argon2QueueMax,
   );
   const throttle = openThrottle(config, opened.runtime.store, systemClock);
-  const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, throttle, clock: systemClock, log });
+  const metrics = openMetrics(config, { db: opened.runtime.db, keys, passwords, clock: systemClock }, { processMetrics: true });
+  const app = createApp({ issuer, config, store: opened.runtime.store, keys, passwords, throttle, clock: systemClock, log, metrics });
   serve(server, app);
+  if (config.metrics && !isClusterWorker()) {
+    const listening = await startMetricsServer(metrics, config.metrics.host, config.metrics.port);
+    opened.metricsServer = listening.server;
+    log.info(`metrics on http://${config.metrics.host}:${listening.port}/metrics`);
+  } else if (config.metrics) {
+    // The primary serves the metrics of every worker (prom-client's cluster aggregation).
+    reportMetricsToPrimary(metrics.registry);
+  }
   keys.start();
   opened.janitor = new Janitor(opened.runtime.store, systemClock, log);
   opened.janitor.start(config.janitorIntervalSeconds);
@@ -113,6 +126,10 @@ async function superviseWorkers(config: Config): Promise<void> {
   let port: number;
   try {
     port = await runPrimary(config.workers, log);
+    if (config.metrics) {
+      const listening = await startMetricsServer(clusterMetrics(), config.metrics.host, config.metrics.port);
+      log.info(`metrics of all ${config.workers} workers on http://${config.metrics.host}:${listening.port}/metrics`);
+    }
   } catch (error) {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     throw error;
@@ -122,6 +139,7 @@ async function superviseWorkers(config: Config): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
+  log = createIssuerLogger({ level: config.logLevel });
   if (isClusterWorker()) await serveRequests(config, false);
   else if (config.workers > 1) await superviseWorkers(config);
   else await serveRequests(config, true);

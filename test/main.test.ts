@@ -65,7 +65,8 @@ test('first start in a fresh folder: data folder, 0600 SQLite file, 0600 key sec
   t.is(jwks.json.keys.length, 2);
 
   // The command shown works as printed (npx runs the bin), and once a client exists the hint is gone.
-  const shown = shellWords(hints[0]!.slice(hints[0]!.indexOf('gatehouse clients create')));
+  const hint = (JSON.parse(hints[0]!) as { msg: string }).msg;
+  const shown = shellWords(hint.slice(hint.indexOf('gatehouse clients create')));
   t.deepEqual(shown.slice(0, 3), ['gatehouse', 'clients', 'create']);
   const created = await runCli(shown.slice(1), { cwd: dir, env: { ...FAST_ARGON2 } });
   t.is(created.code, 0, created.stderr);
@@ -127,7 +128,7 @@ test('each invalid configuration value stops the start: exit ≠ 0, exactly one 
 // fresh folder the database and first keys are made (two more log lines) before the start fails.
 test('an invalid HOST stops the start with one line naming HOST', async (t) => {
   const box = await sandbox();
-  const result = await runServerToExit({ cwd: box.dir, env: { ...box.env, HOST: 'not a host' } });
+  const result = await runServerToExit({ cwd: box.dir, env: { ...box.env, HOST: 'not a host' }, timeoutMs: 30_000 });
   t.false(result.timedOut);
   t.not(result.code, 0);
   t.false(result.stderr.includes('    at '));

@@ -34,7 +34,8 @@ import { childEnv, startChild, type Child } from './proc.js';
 export const API = 'https://api.bench.test';
 /** The scopes of every bench client and token: the example API's, so scenario 7 can use the same tokens. */
 const SCOPE = 'notes:read notes:write';
-const START_LINE = /Gatehouse issuer (\S+) listening on (\S+):(\d+)\s*$/;
+/** The start line, inside a JSON log line: {"level":"info",…,"msg":"Gatehouse issuer … listening on host:port"}. */
+const START_LINE = /Gatehouse issuer (\S+) listening on ([^\s"]+):(\d+)/;
 
 export interface SeedOptions {
   /** Sessions preloaded before the issuer starts (live and ended). */
@@ -77,6 +78,11 @@ export interface Issuer {
   /** Refresh tokens never used, each the head of a chain of its own. */
   takeChain(): string | undefined;
   chainsLeft(): number;
+  /**
+   * Another issuer process on the same database (a second instance), with `env` in place of the run's own extra
+   * configuration: to measure the same scenario under another configuration. Stop it before the next scenario.
+   */
+  startInstance(env: Record<string, string>): Promise<{ url: string; child: Child; stop(): Promise<unknown> }>;
   /** Stops the child (if running) and removes the database. */
   close(): Promise<void>;
 }
@@ -301,18 +307,18 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
     runtime = undefined;
     await closing.close();
 
-    child = await time('start', () =>
+    const spawnIssuer = (name: string, nodeArgs: string[], extraEnv: Record<string, string>) =>
       startChild({
-        name: 'issuer',
-        args: [...options.nodeArgs, join(options.root, 'dist', 'main.js')],
-        env: childEnv({ ...env, ...options.env }),
+        name,
+        args: [...nodeArgs, join(options.root, 'dist', 'main.js')],
+        env: childEnv({ ...env, ...extraEnv }),
         cwd: dir,
         ready: START_LINE,
       }).catch((error: Error & { tail?: string[] }) => {
         const last = (error.tail ?? []).filter((line) => line.trim() !== '').slice(-3).join(' | ');
         throw new IssuerRefused(`the issuer did not start (${last || error.message})`);
-      }),
-    );
+      });
+    child = await time('start', () => spawnIssuer('issuer', options.nodeArgs, options.env));
     const [, issuer, host, port] = child.ready;
     const url = `http://${host}:${port}`;
 
@@ -360,6 +366,11 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
       },
       takeChain: () => chains.pop(),
       chainsLeft: () => chains.length,
+      async startInstance(extraEnv) {
+        const other = await spawnIssuer('issuer (second instance)', [], extraEnv);
+        const [, , otherHost, otherPort] = other.ready;
+        return { url: `http://${otherHost}:${otherPort}`, child: other, stop: () => other.stop() };
+      },
       close: cleanup,
     };
     return handle;

@@ -15,7 +15,7 @@ function adminActor(ctx: { state: unknown }): string {
 }
 
 export function adminRoutes(deps: Deps, prefix: string): Router {
-  const router = new Router({ prefix });
+  const router = new Router({ prefix, strict: true, sensitive: true });
   // Per route rather than router.use(): a wrong method is answered 405 before any authentication.
   const admin = requireBearer(deps, ADMIN_SCOPE);
 
@@ -30,11 +30,14 @@ export function adminRoutes(deps: Deps, prefix: string): Router {
     const ended = await endUserSessions(deps.store, ctx.params.username!, deps.clock.now(), adminActor(ctx));
     if (ended === undefined) throw notFound('No such user');
     deps.log.info('sessions ended', { count: ended, by: 'admin api' });
+    deps.metrics.sessionsEndedBy('admin', ended);
     ctx.status = 204;
   });
 
   router.delete('/sessions/:sid', admin, async (ctx) => {
-    if ((await endSession(deps.store, ctx.params.sid!, deps.clock.now(), adminActor(ctx))) === 'not-found') throw notFound('No such session');
+    const outcome = await endSession(deps.store, ctx.params.sid!, deps.clock.now(), adminActor(ctx));
+    if (outcome === 'not-found') throw notFound('No such session');
+    if (outcome === 'ended') deps.metrics.sessionsEndedBy('admin');
     deps.log.info('session ended', { sid: ctx.params.sid, by: 'admin api' });
     ctx.status = 204;
   });

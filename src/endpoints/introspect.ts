@@ -16,6 +16,8 @@ export function introspectionEndpoint(deps: Deps) {
     const token = params.get('token');
     if (token === undefined) throw invalidRequest('token is required');
     // token_type_hint is ignored: both token types are recognised by their form (RFC 7662 §2.1 allows it).
-    ctx.body = await introspect(deps, caller, token);
+    const answer = await introspect(deps, caller, token);
+    deps.metrics.introspected(answer.active, caller.id);
+    ctx.body = answer;
   };
 }

@@ -41,11 +41,12 @@ export function revocationEndpoint(deps: Deps) {
         // authorization grant": ending the session does exactly that. This holds for an already rotated
         // refresh token of the session too: logging out with an older token still logs out.
         const user = await deps.store.users.findById(session.userId);
-        await deps.store.transaction(async (tx) => {
-          if (await tx.sessions.end(session.id, now, 'revoked')) {
-            await audit(tx, now, { type: 'session_ended', actor: `client:${client.id}`, subject: user?.username ?? null, clientId: client.id, detail: `sid ${session.id} revoked` });
-          }
+        const ended = await deps.store.transaction(async (tx) => {
+          if (!(await tx.sessions.end(session.id, now, 'revoked'))) return false;
+          await audit(tx, now, { type: 'session_ended', actor: `client:${client.id}`, subject: user?.username ?? null, clientId: client.id, detail: `sid ${session.id} revoked` });
+          return true;
         });
+        if (ended) deps.metrics.sessionsEndedBy('revoked');
       }
     }
     ctx.status = 200;

@@ -18,5 +18,6 @@ export function tokenEndpoint(deps: Deps) {
     if (!grant) throw unsupportedGrantType('This grant type is not supported');
     if (!client.grantTypes.includes(grantType)) throw unauthorizedClient('This client may not use this grant type');
     ctx.body = await grant({ client, params, deps, ip: ctx.ip });
+    deps.metrics.tokenIssued(grantType, client.id);
   };
 }

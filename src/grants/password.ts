@@ -7,6 +7,7 @@ import type { Deps } from '../deps.js';
 import { audit } from '../audit/audit.js';
 import { invalidGrant, invalidRequest, passwordChecksBusy, tooManyAttempts } from '../errors.js';
 import { uuidv7 } from '../lib/ids.js';
+import { noteRequest, type ThrottleDecision } from '../observability/request-scope.js';
 import { accessTokenExpiry, refreshTokenExpiry } from '../sessions/lifetime.js';
 import type { ClientRecord } from '../storage/clients.js';
 import type { SessionRecord } from '../storage/sessions.js';
@@ -32,20 +33,31 @@ interface CheckedLogin {
  * (too many checks of this user or address running, or the Argon2 line full) is not counted.
  */
 async function checkCredentials(deps: Deps, client: ClientRecord, username: string, password: string, ip: string): Promise<CheckedLogin> {
+  const refuse = (decision: Exclude<ThrottleDecision, 'counted' | 'address-blocked'>) => {
+    noteRequest({ throttle: decision });
+    deps.metrics.throttled(decision);
+    deps.metrics.login(decision === 'busy-argon2' ? 'busy' : 'throttled');
+  };
   const reservation = await deps.throttle.reserveLogin(username, ip);
-  if (!reservation.ok) throw tooManyAttempts(reservation.waitSeconds);
+  if (!reservation.ok) {
+    refuse('blocked');
+    throw tooManyAttempts(reservation.waitSeconds);
+  }
   const { attempt } = reservation;
-  const leave = deps.throttle.enterPasswordCheck(username, ip);
-  if (!leave) {
+  const slot = deps.throttle.enterPasswordCheck(username, ip);
+  if ('refused' in slot) {
     await deps.throttle.cancelLogin(attempt);
+    refuse(slot.refused);
     throw tooManyAttempts(1);
   }
   try {
     const ticket = deps.passwords.admit();
     if (!ticket) {
       await deps.throttle.cancelLogin(attempt);
+      refuse('busy-argon2');
       throw passwordChecksBusy();
     }
+    noteRequest({ throttle: 'counted' });
     let user: UserRecord | undefined;
     let check = { ok: false, needsRehash: false };
     try {
@@ -63,12 +75,13 @@ async function checkCredentials(deps: Deps, client: ClientRecord, username: stri
       if (attempt.waitAfter > 0) {
         await audit(deps.store, now, { type: 'lockout', actor: `ip:${ip}`, subject: user?.username ?? null, clientId: client.id, detail: `${attempt.waitAfter}s` });
       }
+      deps.metrics.login('failed');
       throw invalidGrant(BAD_CREDENTIALS, reason);
     }
     const rehash = check.needsRehash ? await deps.passwords.hash(password) : undefined;
     return { user, rehash, succeeded: () => deps.throttle.loginSucceeded(attempt) };
   } finally {
-    leave();
+    slot.leave();
   }
 }
 
@@ -116,8 +129,12 @@ export const passwordGrant: GrantHandler = async ({ client, params, deps, ip }) 
     }
     return true;
   });
-  if (!opened) throw invalidGrant(BAD_CREDENTIALS, 'the password was changed or the user disabled during the login');
+  if (!opened) {
+    deps.metrics.login('failed');
+    throw invalidGrant(BAD_CREDENTIALS, 'the password was changed or the user disabled during the login');
+  }
   await succeeded();
+  deps.metrics.login('ok');
   return {
     access_token: token,
     token_type: 'Bearer',

@@ -95,6 +95,8 @@ export const refreshTokenGrant: GrantHandler = async (request) => {
       throw outcome.error;
     case 'reused':
       deps.log.warn('refresh token reuse: session ended', { sid: outcome.sessionId, client_id: client.id });
+      deps.metrics.reuseDetected();
+      deps.metrics.sessionsEndedBy('refresh_reuse');
       throw invalidGrant(INVALID, 'refresh token reuse');
     case 'rotated': {
       const { session, user } = outcome.context;

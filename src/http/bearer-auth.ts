@@ -5,6 +5,7 @@
 import type { Context, Next } from 'koa';
 import type { Deps } from '../deps.js';
 import { bearerInvalid, bearerMalformed, bearerMissing, insufficientScope } from '../errors.js';
+import { noteRequest } from '../observability/request-scope.js';
 import { inspectAccessToken, type ActiveAccessToken } from '../tokens/introspection.js';
 
 export interface BearerState {
@@ -21,6 +22,7 @@ export function requireBearer(deps: Deps, scope: string) {
     if (!match) throw bearerMalformed();
     const active = await inspectAccessToken(deps, match[1]!);
     if (!active || active.claims.aud !== deps.issuer) throw bearerInvalid();
+    noteRequest({ clientId: active.claims.client_id });
     if (!active.claims.scope.split(' ').includes(scope)) throw insufficientScope(scope);
     (ctx.state as BearerState).token = active;
     await next();

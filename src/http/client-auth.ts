@@ -8,6 +8,7 @@ import type { Deps } from '../deps.js';
 import { foreignOrigin, invalidClient, invalidRequest, tooManyAttempts, type OAuthError } from '../errors.js';
 import { hexDigestsEqual, sha256Hex } from '../lib/crypto.js';
 import { decodeFormString, FormDecodeError } from '../lib/form-urlencoded.js';
+import { noteRequest } from '../observability/request-scope.js';
 import type { ClientRecord } from '../storage/clients.js';
 import type { FormParams } from './form.js';
 
@@ -56,11 +57,15 @@ export function readClientCredentials(ctx: Context, form: FormParams): ClientCre
  * answer. Secrets are 256-bit random values, so a fast hash compared in constant time is enough: no slow hash
  * belongs on the introspection path.
  */
-export async function authenticateClient(ctx: Context, form: FormParams, deps: Pick<Deps, 'store' | 'throttle' | 'clock'>): Promise<ClientRecord> {
+export async function authenticateClient(ctx: Context, form: FormParams, deps: Pick<Deps, 'store' | 'throttle' | 'clock' | 'metrics'>): Promise<ClientRecord> {
   const credentials = readClientCredentials(ctx, form);
   // An address blocked by earlier failures (as far as this instance knows: no database read on the hot path).
   const wait = deps.throttle.clientAddressWait(ctx.ip);
-  if (wait > 0) throw tooManyAttempts(wait);
+  if (wait > 0) {
+    noteRequest({ throttle: 'address-blocked' });
+    deps.metrics.throttled('address-blocked');
+    throw tooManyAttempts(wait);
+  }
   const client = credentials.clientId.length <= 128 ? await deps.store.clients.find(credentials.clientId) : undefined;
   // A browser names the page that sent the request in Origin (`null` for opaque origins: sandboxed frames, data:
   // URLs). A request from a page the client did not register is refused before any secret or password is checked
@@ -71,6 +76,7 @@ export async function authenticateClient(ctx: Context, form: FormParams, deps: P
   // as public, and a public client has no secret to present any other way (its secretHash is null).
   if (credentials.method === 'none') {
     if (!client || !client.publicClient || client.disabledAt !== null) throw await failed(deps, credentials.clientId, ctx.ip, 'client_id alone, and not an enabled public client');
+    noteRequest({ clientId: client.id });
     return client;
   }
   const presented = sha256Hex(credentials.secret);
@@ -81,11 +87,15 @@ export async function authenticateClient(ctx: Context, form: FormParams, deps: P
   if (!client || !(current || previous) || client.secretHash === null || client.disabledAt !== null) {
     throw await failed(deps, credentials.clientId, ctx.ip, client ? 'wrong secret or disabled client' : 'unknown client');
   }
+  noteRequest({ clientId: client.id });
   return client;
 }
 
 /** Counts the failure; the answer is invalid_client, or 429 while this client or address is blocked. */
-async function failed(deps: Pick<Deps, 'throttle'>, clientId: string, ip: string, debug: string): Promise<OAuthError> {
+async function failed(deps: Pick<Deps, 'throttle' | 'metrics'>, clientId: string, ip: string, debug: string): Promise<OAuthError> {
   const wait = await deps.throttle.clientFailed(clientId, ip);
-  return wait > 0 ? tooManyAttempts(wait) : invalidClient(debug);
+  if (wait === 0) return invalidClient(debug);
+  noteRequest({ throttle: 'blocked' });
+  deps.metrics.throttled('client');
+  return tooManyAttempts(wait);
 }

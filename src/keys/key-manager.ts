@@ -32,6 +32,7 @@ export class KeyManager {
   private readonly publicKeys = new Map<string, KeyObject>();
   private timer: NodeJS.Timeout | undefined;
   private maintaining: Promise<void> | undefined;
+  private readonly reloadListeners: Array<(ring: KeyRing) => void> = [];
 
   constructor(
     private readonly store: Store,
@@ -81,6 +82,12 @@ export class KeyManager {
       }
     }
     this.snapshot = new KeyRing(records, signing, verifiers);
+    for (const listener of this.reloadListeners) listener(this.snapshot);
+  }
+
+  /** Calls `listener` with the new ring after every reload (every 2 s while started, and after each change here). */
+  onReload(listener: (ring: KeyRing) => void): void {
+    this.reloadListeners.push(listener);
   }
 
   /** Applies whatever the schedule says is due, then reloads. Safe to call from any number of instances. */

@@ -99,26 +99,29 @@ export class Throttle {
   }
 
   /**
-   * A slot for one password check of `username` from `ip`, or undefined when that user or that address already
-   * has its limit of checks running here: one account or one address cannot take the whole Argon2 capacity.
-   * Call the returned function when the check is over.
+   * A slot for one password check of `username` from `ip`, or the reason there is none: that user or that address
+   * already has its limit of checks running here, so one account or one address cannot take the whole Argon2
+   * capacity. Call `leave` when the check is over.
    */
-  enterPasswordCheck(username: string, ip: string): (() => void) | undefined {
-    const keys: Array<[string, number]> = [
-      [`u\0${usernameKey(username)}`, this.concurrency.perUser],
-      [`a\0${throttleAddress(ip)}`, this.concurrency.perAddress],
+  enterPasswordCheck(username: string, ip: string): { leave: () => void } | { refused: 'busy-user' | 'busy-address' } {
+    const keys: Array<[string, number, 'busy-user' | 'busy-address']> = [
+      [`u\0${usernameKey(username)}`, this.concurrency.perUser, 'busy-user'],
+      [`a\0${throttleAddress(ip)}`, this.concurrency.perAddress, 'busy-address'],
     ];
-    if (keys.some(([key, limit]) => (this.checksRunning.get(key) ?? 0) >= limit)) return undefined;
+    const full = keys.find(([key, limit]) => (this.checksRunning.get(key) ?? 0) >= limit);
+    if (full) return { refused: full[2] };
     for (const [key] of keys) this.checksRunning.set(key, (this.checksRunning.get(key) ?? 0) + 1);
     let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      for (const [key] of keys) {
-        const running = this.checksRunning.get(key)! - 1;
-        if (running === 0) this.checksRunning.delete(key);
-        else this.checksRunning.set(key, running);
-      }
+    return {
+      leave: () => {
+        if (left) return;
+        left = true;
+        for (const [key] of keys) {
+          const running = this.checksRunning.get(key)! - 1;
+          if (running === 0) this.checksRunning.delete(key);
+          else this.checksRunning.set(key, running);
+        }
+      },
     };
   }
 

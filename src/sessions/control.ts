@@ -26,18 +26,17 @@ export async function listSessions(store: Store, now: number, username?: string)
 
 /**
  * Ends one session on behalf of `actor` (recorded in the audit trail). 'not-found' when no session ever had this
- * id; ending an ended session is not an error.
+ * id; ending an ended session is not an error ('already-ended').
  */
-export async function endSession(store: Store, sid: string, now: number, actor: string): Promise<'ended' | 'not-found'> {
+export async function endSession(store: Store, sid: string, now: number, actor: string): Promise<'ended' | 'already-ended' | 'not-found'> {
   const session = await store.sessions.find(sid);
   if (!session) return 'not-found';
   const user = await store.users.findById(session.userId);
-  await store.transaction(async (tx) => {
-    if (await tx.sessions.end(sid, now, 'admin')) {
-      await audit(tx, now, { type: 'session_ended', actor, subject: user?.username ?? null, clientId: session.clientId, detail: `sid ${sid}` });
-    }
+  return store.transaction(async (tx) => {
+    if (!(await tx.sessions.end(sid, now, 'admin'))) return 'already-ended';
+    await audit(tx, now, { type: 'session_ended', actor, subject: user?.username ?? null, clientId: session.clientId, detail: `sid ${sid}` });
+    return 'ended';
   });
-  return 'ended';
 }
 
 /** Ends every live session of a user on behalf of `actor`; how many ended, or undefined when the user does not exist. */

@@ -4,23 +4,26 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Context, Next } from 'koa';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, issuerPath } from '../../src/app.js';
 import { createHttpServer, serve, type ServerLimits } from '../../src/http/server.js';
-import { openKeys, openRuntime, openThrottle, type Runtime } from '../../src/boot.js';
+import { openKeys, openMetrics, openRuntime, openThrottle, type Runtime } from '../../src/boot.js';
 import { registerClient, type NewClient } from '../../src/clients/register.js';
 import { loadConfig, resolveIssuer, type Config } from '../../src/config.js';
 import type { Deps } from '../../src/deps.js';
+import type { Metrics } from '../../src/observability/metrics.js';
 import type { KeyManager } from '../../src/keys/key-manager.js';
 import { ManualClock } from '../../src/lib/clock.js';
-import { createLogger } from '../../src/lib/log.js';
+import { createIssuerLogger } from '../../src/observability/logger.js';
 import { PasswordHasher } from '../../src/passwords/argon2.js';
 import type { Database } from '../../src/storage/database.js';
 import type { Store } from '../../src/storage/store.js';
 import { createUser } from '../../src/users/accounts.js';
 import { freshDatabase, type TestDatabase } from './database.js';
+import { OpenApiChecker } from './openapi.js';
 
 /**
  * Cheap Argon2 parameters for tests: the parameters change the cost, not the code path. And every test client
@@ -53,8 +56,12 @@ export interface Issuer {
   db: Database;
   keys: KeyManager;
   deps: Deps;
-  /** Every log line the issuer wrote. */
+  /** Every log line the issuer wrote (JSON, one object each). */
   logs: string[];
+  /** Answers so far that do not match /openapi.json (close() throws when there are any). */
+  openApiProblems: string[];
+  /** The issuer's metrics (what GET /metrics on the metrics port would expose). */
+  metrics: Metrics;
   dir: string;
   createClient(client: NewClient): Promise<{ id: string; secret: string }>;
   createUser(username: string, password: string): Promise<{ id: string; username: string }>;
@@ -78,7 +85,7 @@ export async function startIssuer(
   });
   const clock = options.clock ?? new ManualClock(1_800_000_000);
   const logs: string[] = [];
-  const log = createLogger((line) => logs.push(line));
+  const log = createIssuerLogger({ level: config.logLevel, write: (line) => logs.push(line) });
   const runtime: Runtime = await openRuntime(config, log);
   const keys = await openKeys(config, runtime.store, clock, log);
   await keys.maintain();
@@ -88,8 +95,13 @@ export async function startIssuer(
   const { port } = server.address() as AddressInfo;
   const issuer = resolveIssuer(config, port);
   const passwords = new PasswordHasher({ memoryKib: config.argon2MemoryKib, iterations: config.argon2Iterations }, 2, config.argon2QueueMax);
-  const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, throttle: openThrottle(config, runtime.store, clock), clock, log };
-  serve(server, createApp(deps));
+  const metrics = openMetrics(config, { db: runtime.db, keys, passwords, clock }, { processMetrics: false });
+  const deps: Deps = { issuer, config, store: runtime.store, keys, passwords, throttle: openThrottle(config, runtime.store, clock), clock, log, metrics };
+  const app = createApp(deps);
+  // Every answer of this issuer is checked against its OpenAPI document; close() fails the test on any mismatch.
+  const openApiProblems: string[] = [];
+  app.middleware.unshift(checkAgainstOpenApi(new OpenApiChecker(issuer), openApiProblems));
+  serve(server, app);
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -102,6 +114,7 @@ export async function startIssuer(
     keys,
     deps,
     logs,
+    metrics,
     dir,
     async createClient(client) {
       const { record, secret } = await registerClient(runtime.store, client, clock.now());
@@ -111,12 +124,37 @@ export async function startIssuer(
       const user = await createUser(runtime.store, passwords, username, password, clock.now());
       return { id: user.id, username: user.username };
     },
+    openApiProblems,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runtime.close();
       if (!options.database) await database.drop();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      if (openApiProblems.length > 0) {
+        throw new Error(`answers that /openapi.json does not describe:\n${[...new Set(openApiProblems)].join('\n')}`);
+      }
     },
+  };
+}
+
+/** Koa middleware, first of all: hands every answer to the OpenAPI checker. */
+function checkAgainstOpenApi(checker: OpenApiChecker, problems: string[]) {
+  return async function openApiCheck(ctx: Context, next: Next): Promise<void> {
+    await next();
+    if (!ctx.writable) return; // the client went away: nothing was answered
+    let body: unknown = ctx.body ?? undefined;
+    if (Buffer.isBuffer(body)) body = body.toString('utf8');
+    if (typeof body === 'string' && body !== '' && /json/.test(ctx.response.type)) body = JSON.parse(body);
+    problems.push(
+      ...checker.check({
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        headers: ctx.response.headers as Record<string, string>,
+        contentType: ctx.response.get('content-type') || '',
+        body,
+      }),
+    );
   };
 }

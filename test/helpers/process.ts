@@ -143,7 +143,7 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export const START_LINE = /Gatehouse issuer (\S+) listening on (\S+):(\d+)\s*$/;
+export const START_LINE = /Gatehouse issuer (\S+) listening on ([^\s"]+):(\d+)/;
 
 /**
  * Spawns `node dist/main.js` with PORT=0 (unless env sets PORT) and waits for its start line, then (unless
@@ -230,7 +230,8 @@ export function startServerProcess(
     return result.code;
   };
 
-  return waitForLog(START_LINE, options.timeoutMs ?? 15_000).then(
+  // A generous bound: on a busy machine a start (migrations, keys, workers) can take many seconds.
+  return waitForLog(START_LINE, options.timeoutMs ?? 60_000).then(
     async (line) => {
       const [, issuer, host, port] = START_LINE.exec(line)!;
       const url = `http://${host!.includes(':') ? `[${host}]` : host}:${port}`;

@@ -190,9 +190,9 @@ test('an unexpected fault (no signing key loaded) is 500 {"error":"server_error"
       t.notRegex(reply.text, /NoSigningKey|signing key|stack|\.ts\b|\.js\b|\/work\/|node_modules|sqlite|knex/i, name);
       t.regex(reply.headers.get('cache-control') ?? '', /no-store/, name);
     }
-    const errors = world.logs.filter((line) => / ERROR unexpected error/.test(line));
+    const errors = world.logs.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error' && entry.msg === 'unexpected error');
     t.is(errors.length, 2, world.logs.join('\n'));
-    t.true(errors.every((line) => line.includes('path="/token"')));
+    t.true(errors.every((entry) => entry.route === '/token' && typeof entry.req_id === 'string'), 'with the route and the request id');
     for (const line of world.logs) {
       t.false(line.includes(confB.secret), 'no client secret in the log');
       t.false(line.includes(alice.password), 'no password in the log');
