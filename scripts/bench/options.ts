@@ -12,7 +12,7 @@ export const USAGE = `npm run bench -- [options]
   --warmup S         seconds of warm-up before each measured run (default 3, or 1 when --duration <= 3)
   --connections N    concurrent keep-alive connections (default 50)
   --scenario X       repeatable or comma-separated (default all): ceiling-http, ceiling-koa, introspect,
-                     introspect-fresh, introspect-inactive, client-credentials, refresh, password,
+                     introspect-quiet (the same with metrics and the request log off), introspect-fresh, introspect-inactive, client-credentials, refresh, password,
                      resource-server, peer (= peer-introspect, peer-cc-opaque, peer-cc-jwt), ceilings, issuer.
                      The node:http ceiling always runs: every ratio is to it.
   --sessions N       sessions preloaded before the issuer starts (default 100000)
@@ -32,6 +32,7 @@ export const ALL = [
   'ceiling-http',
   'ceiling-koa',
   'introspect',
+  'introspect-quiet',
   'introspect-fresh',
   'introspect-inactive',
   'client-credentials',
@@ -43,7 +44,7 @@ export const ALL = [
   'peer-cc-jwt',
 ] as const;
 export type ScenarioId = (typeof ALL)[number];
-export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server'];
+export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-quiet', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server'];
 export const PEER_SCENARIOS = ['peer-introspect', 'peer-cc-opaque', 'peer-cc-jwt'] as const satisfies readonly ScenarioId[];
 const ALIASES: Record<string, readonly ScenarioId[]> = {
   all: ALL,

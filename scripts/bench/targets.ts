@@ -42,5 +42,8 @@ export function evaluateTargets(rows: readonly Row[]): Target[] {
   add('refresh ≥ 3,000 req/s', refresh, 3000, ' req/s');
   add('password logins ≥ 30/s per core', logins === undefined ? undefined : logins / cpus().length, 30, '/s/core');
   add('introspect p99 during logins ≤ 3× without', ratio(storm?.p99, baseline?.p99), 3, '×', false);
+  const quiet = rps('introspect-quiet');
+  const observed = ratio(introspect?.rps, quiet);
+  add('introspect with metrics + request log ≥ 90% of without', observed === undefined ? undefined : observed * 100, 90, '%');
   return targets;
 }

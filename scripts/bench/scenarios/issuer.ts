@@ -18,6 +18,7 @@ import { runResourceServer } from './resource-server.js';
 
 export const ISSUER_NAMES: Record<string, string> = {
   introspect: 'introspect',
+  'introspect-quiet': 'introspect, metrics and request log off',
   'introspect-fresh': 'introspect-fresh',
   'introspect-inactive': 'introspect-inactive',
   'client-credentials': 'client_credentials',
@@ -63,6 +64,14 @@ const LOGIN_STORM_ENV = {
   GATEHOUSE_LOGIN_CONCURRENCY_IP: '100000',
 };
 
+/**
+ * The issuer runs as operators run it: Prometheus metrics on (on a port of their own) and a JSON log line per
+ * request. introspect-quiet measures the same introspections on a second instance with both off, so that their
+ * cost is one ratio of one run.
+ */
+const OBSERVED_ENV = { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_LOG_LEVEL: 'info' };
+const QUIET_ENV = { GATEHOUSE_LOG_LEVEL: 'warn' };
+
 /** Runs the issuer's scenarios that were asked for; with --cpu-prof, returns the summary of the issuer's profile. */
 export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerProfile | undefined> {
   const { options } = runner;
@@ -82,7 +91,7 @@ export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerPr
       chains: options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0,
       db: options.db,
       nodeArgs: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
-      env: { ...LOGIN_STORM_ENV, ...(options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) }) },
+      env: { ...LOGIN_STORM_ENV, ...OBSERVED_ENV, ...(options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) }) },
       root: ROOT,
     });
   } catch (error) {
@@ -124,6 +133,19 @@ export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerPr
       const m = await runner.measure(row, introspectSpec(tokens.map((token) => `token=${token}`), isActive), server);
       run.introspectP99 = m.p99;
       row.notes.push(`1,000 active tokens of ${steady.length.toLocaleString('en-US')} sessions, ${issuer.live.length.toLocaleString('en-US')} live and ${issuer.ended.length.toLocaleString('en-US')} ended sessions in the table`);
+    }, server);
+
+    await runner.scenario('introspect-quiet', ISSUER_NAMES['introspect-quiet']!, async (row) => {
+      const quiet = await issuer.startInstance({ ...LOGIN_STORM_ENV, ...QUIET_ENV, ...(options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) }) });
+      try {
+        const tokens = await issuer.signPool(steady, 1000);
+        // A fresh process: its own longer warm-up, as for the first scenario of the main instance.
+        runner.coldServer = quiet.child;
+        await runner.measure(row, { ...introspectSpec(tokens.map((token) => `token=${token}`), isActive), url: quiet.url }, quiet.child);
+        row.notes.push('a second instance on the same database with GATEHOUSE_LOG_LEVEL=warn and no GATEHOUSE_METRICS_PORT; the other issuer rows run with both on');
+      } finally {
+        await quiet.stop();
+      }
     }, server);
 
     await runner.scenario('introspect-fresh', ISSUER_NAMES['introspect-fresh']!, async (row) => {
