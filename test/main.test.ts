@@ -222,7 +222,8 @@ test('SIGTERM exits 0 promptly, with an idle keep-alive connection open', async 
   const code = await server.stop('SIGTERM', 8_000);
   const elapsed = Date.now() - started;
   t.is(code, 0);
-  t.true(elapsed < 3_000, `exited after ${elapsed} ms`);
+  // Without closing idle connections the server would wait out the 5 s keep-alive timeout before it exits.
+  t.true(elapsed < 4_500, `exited after ${elapsed} ms`);
   const after = await fetch(`${server.url}/.well-known/jwks.json`).then(
     () => 'answered',
     () => 'refused',

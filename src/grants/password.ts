@@ -8,6 +8,7 @@ import { audit } from '../audit/audit.js';
 import { invalidGrant, invalidRequest, passwordChecksBusy, tooManyAttempts } from '../errors.js';
 import { uuidv7 } from '../lib/ids.js';
 import { noteRequest, type ThrottleDecision } from '../observability/request-scope.js';
+import type { LoginAttempt } from '../security/throttle.js';
 import { accessTokenExpiry, refreshTokenExpiry } from '../sessions/lifetime.js';
 import type { ClientRecord } from '../storage/clients.js';
 import type { SessionRecord } from '../storage/sessions.js';
@@ -27,10 +28,12 @@ interface CheckedLogin {
 }
 
 /**
- * Checks the credentials, throttled. The attempt is counted before the password is looked at (a reservation,
- * security/throttle.ts), so guesses sent at once cannot outrun the counters; while (username, IP), the IP or the
- * username is blocked the answer is 429, the same for a right and a wrong password. An attempt refused for load
- * (too many checks of this user or address running, or the Argon2 line full) is not counted.
+ * Checks the credentials, throttled. First the load limits, in memory: a slot among the checks of this user and
+ * of this address, and a place in the Argon2 line; a burst beyond them is refused at once (429 or 503) and not
+ * counted, and no more than a few transactions per user or address ever wait on the counters' row locks. Then
+ * the attempt is counted before the password is looked at (a reservation, security/throttle.ts), so guesses
+ * sent at once cannot outrun the counters; while (username, IP), the IP or the username is blocked the answer is
+ * 429, the same for a right and a wrong password.
  */
 async function checkCredentials(deps: Deps, client: ClientRecord, username: string, password: string, ip: string): Promise<CheckedLogin> {
   const refuse = (decision: Exclude<ThrottleDecision, 'counted' | 'address-blocked'>) => {
@@ -38,24 +41,28 @@ async function checkCredentials(deps: Deps, client: ClientRecord, username: stri
     deps.metrics.throttled(decision);
     deps.metrics.login(decision === 'busy-argon2' ? 'busy' : 'throttled');
   };
-  const reservation = await deps.throttle.reserveLogin(username, ip);
-  if (!reservation.ok) {
-    refuse('blocked');
-    throw tooManyAttempts(reservation.waitSeconds);
-  }
-  const { attempt } = reservation;
   const slot = deps.throttle.enterPasswordCheck(username, ip);
   if ('refused' in slot) {
-    await deps.throttle.cancelLogin(attempt);
     refuse(slot.refused);
     throw tooManyAttempts(1);
   }
   try {
     const ticket = deps.passwords.admit();
     if (!ticket) {
-      await deps.throttle.cancelLogin(attempt);
       refuse('busy-argon2');
       throw passwordChecksBusy();
+    }
+    let attempt: LoginAttempt;
+    try {
+      const reservation = await deps.throttle.reserveLogin(username, ip);
+      if (!reservation.ok) {
+        refuse('blocked');
+        throw tooManyAttempts(reservation.waitSeconds);
+      }
+      attempt = reservation.attempt;
+    } catch (error) {
+      ticket.done();
+      throw error;
     }
     noteRequest({ throttle: 'counted' });
     let user: UserRecord | undefined;

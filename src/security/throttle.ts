@@ -125,14 +125,6 @@ export class Throttle {
     };
   }
 
-  /** An attempt that was counted but never checked (refused for load): its counts are given back. */
-  async cancelLogin(attempt: LoginAttempt): Promise<void> {
-    await this.store.transaction(async (tx) => {
-      const rows = await tx.throttle.lock(attempt.counters.map((counter) => counter.key));
-      await this.giveBack(tx, rows, attempt.counters);
-    });
-  }
-
   /** Takes one attempt off each counter; a block that attempt set is lifted once the count is below the threshold. */
   private async giveBack(tx: Store, rows: ReadonlyMap<string, ThrottleRow>, counters: readonly Counter[]): Promise<void> {
     for (const { rule, key } of counters) {

@@ -51,7 +51,7 @@ test('keys list --json after the first start: one current and one next key, with
 });
 
 test('keys rotate refuses (exit 1) until the next key has been published for max-age + leeway + 5 s, then promotes it', async (t) => {
-  t.timeout(60_000);
+  t.timeout(180_000);
   // Default JWKS max-age (600 s) and leeway (30 s): the next key made at start cannot sign yet.
   const box = await sandbox();
   await seed(box);
@@ -64,8 +64,9 @@ test('keys rotate refuses (exit 1) until the next key has been published for max
   t.deepEqual(await box.cliJson(['keys', 'list']), keysBefore, 'a refused rotation changes nothing');
   t.is(await server.stop(), 0);
 
-  // With max-age 4 and leeway 1 the pre-publication time is 4 + 1 + 5 = 10 s: refused before, accepted after.
-  const fast = { GATEHOUSE_JWKS_MAX_AGE: '4', GATEHOUSE_CLOCK_LEEWAY: '1' };
+  // With max-age 14 and leeway 1 the pre-publication time is 14 + 1 + 5 = 20 s: refused before, accepted after.
+  // (Long enough that a busy machine still gets an attempt in before it ends.)
+  const fast = { GATEHOUSE_JWKS_MAX_AGE: '14', GATEHOUSE_CLOCK_LEEWAY: '1' };
   const quick = await sandbox(fast);
   const q = await seed(quick);
   await quick.cli(['users', 'create', '--username', 'alice', '--password', 'correct-horse']);
@@ -75,7 +76,7 @@ test('keys rotate refuses (exit 1) until the next key has been published for max
   const [first, second] = await quick.cliJson(['keys', 'list']);
   const oldCurrent = [first, second].find((key: any) => key.state === 'current');
   const oldNext = [first, second].find((key: any) => key.state === 'next');
-  const eligibleAt = oldNext.created_at + 10;
+  const eligibleAt = oldNext.created_at + 20;
 
   // The CLI decides at some moment between `at` (before it was spawned) and `end` (after it exited), which on a busy
   // machine can be seconds apart: a refusal proves `at` was before eligibility, an acceptance that `end` was after.
@@ -88,7 +89,7 @@ test('keys rotate refuses (exit 1) until the next key has been published for max
       attempts.push({ at, end, code: result.code, stderr: result.stderr });
       return result.code === 0 ? { at, end, result } : undefined;
     },
-    30_000,
+    60_000,
     'keys rotate to be accepted',
     500,
   );
