@@ -15,6 +15,7 @@
  */
 import { constants, sign, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -30,6 +31,18 @@ import { silentLogger } from '../../dist/lib/log.js';
 import { PasswordHasher } from '../../dist/passwords/argon2.js';
 import { signAccessToken } from '../../dist/tokens/access-token.js';
 import { childEnv, startChild, type Child } from './proc.js';
+
+/** A port free at this moment on 127.0.0.1 (for a child that does not say which port it took). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export const API = 'https://api.bench.test';
 /** The scopes of every bench client and token: the example API's, so scenario 7 can use the same tokens. */
@@ -307,13 +320,14 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
     runtime = undefined;
     await closing.close();
 
-    const spawnIssuer = (name: string, nodeArgs: string[], extraEnv: Record<string, string>) =>
+    const spawnIssuer = (name: string, nodeArgs: string[], extraEnv: Record<string, string>, probe?: () => Promise<RegExpExecArray | undefined>) =>
       startChild({
         name,
         args: [...nodeArgs, join(options.root, 'dist', 'main.js')],
         env: childEnv({ ...env, ...extraEnv }),
         cwd: dir,
         ready: START_LINE,
+        probe,
       }).catch((error: Error & { tail?: string[] }) => {
         const last = (error.tail ?? []).filter((line) => line.trim() !== '').slice(-3).join(' | ');
         throw new IssuerRefused(`the issuer did not start (${last || error.message})`);
@@ -367,7 +381,17 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
       takeChain: () => chains.pop(),
       chainsLeft: () => chains.length,
       async startInstance(extraEnv) {
-        const other = await spawnIssuer('issuer (second instance)', [], extraEnv);
+        // At GATEHOUSE_LOG_LEVEL=warn the issuer does not announce that it listens: the instance gets a free port
+        // of its own and is ready once /readyz answers 200 there. It is the same issuer (the tokens' iss) as the
+        // first instance, as every instance behind one balancer is.
+        const port = await freePort();
+        const probe = async () => {
+          const answer = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2000) });
+          await answer.arrayBuffer();
+          if (answer.status !== 200) return undefined;
+          return Object.assign([`listening on 127.0.0.1:${port}`, issuer!, '127.0.0.1', String(port)], { index: 0, input: '' }) as RegExpExecArray;
+        };
+        const other = await spawnIssuer('issuer (second instance)', [], { ...extraEnv, GATEHOUSE_ISSUER: issuer!, HOST: '127.0.0.1', PORT: String(port) }, probe);
         const [, , otherHost, otherPort] = other.ready;
         return { url: `http://${otherHost}:${otherPort}`, child: other, stop: () => other.stop() };
       },

@@ -46,12 +46,17 @@ export class ChildStartError extends Error {
   }
 }
 
-/** Spawns `node ...args` and waits for a stdout or stderr line matching `ready`. */
+/**
+ * Spawns `node ...args` and waits until it is ready: a stdout or stderr line matching `ready`, or, for a child
+ * that prints nothing when it is ready (an issuer at GATEHOUSE_LOG_LEVEL=warn), `probe` answering with the match
+ * to report (asked every 50 ms; it reaches the child as a client would).
+ */
 export function startChild(options: {
   name: string;
   args: string[];
   env: NodeJS.ProcessEnv;
   ready: RegExp;
+  probe?: () => Promise<RegExpExecArray | undefined>;
   cwd?: string;
   timeoutMs?: number;
 }): Promise<Child> {
@@ -118,8 +123,10 @@ export function startChild(options: {
 
   return new Promise<Child>((resolve, reject) => {
     const timer = setTimeout(() => finish(new ChildStartError(`${options.name} did not become ready within ${(options.timeoutMs ?? 30_000) / 1000} s`, lines)), options.timeoutMs ?? 30_000);
+    let probing: NodeJS.Timeout | undefined;
     const finish = (error?: Error) => {
       clearTimeout(timer);
+      clearTimeout(probing);
       onLine = undefined;
       if (error) {
         void handle.stop(1000).then(() => reject(error));
@@ -133,6 +140,24 @@ export function startChild(options: {
       if (exitedFlag) finish(new ChildStartError(`${options.name} exited before it was ready`, lines));
     };
     onLine();
+    const probe = options.probe;
+    if (probe) {
+      const ask = () => {
+        probing = setTimeout(() => {
+          void probe().then(
+            (match) => {
+              if (onLine === undefined) return; // finished meanwhile
+              if (match) {
+                readyMatch = match;
+                onLine();
+              } else ask();
+            },
+            () => onLine !== undefined && ask(),
+          );
+        }, 50);
+      };
+      ask();
+    }
   });
 }
 
