@@ -175,7 +175,7 @@ async function main(): Promise<void> {
   let api: ExampleApi | undefined;
   try {
     issuer = await startIssuer(env);
-    const web = await gatehouse(env, ['clients', 'create', '--public', '--id', 'notes-web', '--scopes', 'notes:read notes:write', '--audience', API_AUDIENCE, '--origin', 'http://localhost:5173']);
+    const web = await gatehouse(env, ['clients', 'create', '--public', '--id', 'notes-web', '--grants', 'password,refresh_token', '--scopes', 'notes:read notes:write', '--audience', API_AUDIENCE, '--origin', 'http://localhost:5173']);
     const notesApi = await gatehouse(env, ['clients', 'create', '--id', 'notes-api', '--audience', API_AUDIENCE, '--introspect']);
     const backoffice = await gatehouse(env, ['clients', 'create', '--id', 'backoffice', '--grants', 'client_credentials', '--scopes', 'gatehouse:admin']);
     await gatehouse(env, ['users', 'create', '--username', ALICE.username, '--password-stdin'], `${ALICE.password}\n`);

@@ -3,7 +3,7 @@
  * POST /notes (JSON {"text":"…"}) needs `notes:write`; each user sees only their own notes.
  *
  *   ISSUER=http://localhost:4000 CLIENT_ID=notes-api CLIENT_SECRET=… AUDIENCE=https://api.example.com \
- *     PORT=4100 npx tsx scripts/example-api.ts
+ *     PORT=4100 [CORS_ORIGINS=http://localhost:5173] npx tsx scripts/example-api.ts
  *
  * Tests and the demo call startExampleApi() instead, on a free port.
  */
@@ -19,6 +19,12 @@ export interface ExampleApiOptions extends ResourceServerOptions {
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
+  /**
+   * Web origins of browser apps that call this API from their pages (CORS). Default none. Their requests carry
+   * Authorization, so the browser asks first (a preflight); and they must be able to read WWW-Authenticate, or
+   * gatehouse/client cannot tell an expired token from any other 401 (it falls back to the JSON body's error).
+   */
+  corsOrigins?: readonly string[];
 }
 
 export interface ExampleApi {
@@ -52,8 +58,26 @@ async function readJson(req: Koa.Context['req']): Promise<unknown> {
   }
 }
 
+/** CORS for the listed origins: preflights answered here, before any token is looked at. */
+function cors(origins: readonly string[]): Koa.Middleware {
+  const allowed = new Set(origins);
+  return async (ctx, next) => {
+    ctx.vary('Origin');
+    const origin = ctx.get('origin');
+    if (!allowed.has(origin)) return next();
+    ctx.set('Access-Control-Allow-Origin', origin);
+    if (ctx.method === 'OPTIONS' && ctx.get('access-control-request-method') !== '') {
+      ctx.set({ 'Access-Control-Allow-Methods': 'GET, POST', 'Access-Control-Allow-Headers': 'Authorization, Content-Type', 'Access-Control-Max-Age': '600' });
+      ctx.status = 204;
+      return;
+    }
+    ctx.set('Access-Control-Expose-Headers', 'WWW-Authenticate');
+    await next();
+  };
+}
+
 /** The Koa app: the notes routes behind the middleware. */
-export function createExampleApp(tokens: ResourceServer): Koa<ResourceServerState> {
+export function createExampleApp(tokens: ResourceServer, corsOrigins: readonly string[] = []): Koa<ResourceServerState> {
   const notesBySubject = new Map<string, Note[]>();
   let nextId = 1;
   const router = new Router<ResourceServerState>();
@@ -79,15 +103,16 @@ export function createExampleApp(tokens: ResourceServer): Koa<ResourceServerStat
   });
 
   const app = new Koa<ResourceServerState>();
+  if (corsOrigins.length > 0) app.use(cors(corsOrigins));
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;
 }
 
 export async function startExampleApi(options: ExampleApiOptions): Promise<ExampleApi> {
-  const { port = 0, host = '127.0.0.1', ...resourceServerOptions } = options;
+  const { port = 0, host = '127.0.0.1', corsOrigins = [], ...resourceServerOptions } = options;
   const resourceServer = createResourceServer(resourceServerOptions);
-  const server: Server = createServer(createExampleApp(resourceServer).callback());
+  const server: Server = createServer(createExampleApp(resourceServer, corsOrigins).callback());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -122,6 +147,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     audience: required('AUDIENCE'),
     port: Number(process.env.PORT ?? 4100),
     ...(process.env.CACHE_TTL ? { cache: { ttlSeconds: Number(process.env.CACHE_TTL) } } : {}),
+    ...(process.env.CORS_ORIGINS ? { corsOrigins: process.env.CORS_ORIGINS.split(',') } : {}),
   });
   process.stderr.write(`notes API listening on ${api.url} (GET /notes: notes:read, POST /notes: notes:write)\n`);
   const stop = () => void api.close().then(() => process.exit(0));

@@ -5,7 +5,12 @@
 import Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
 import type { Deps } from './deps.js';
+import { asPage } from './browser/respond.js';
 import { adminRoutes } from './endpoints/admin.js';
+import { authorizationEndpoint } from './endpoints/authorize.js';
+import { consentEndpoint } from './endpoints/consent.js';
+import { loginEndpoint } from './endpoints/login.js';
+import { logoutEndpoint, logoutPageEndpoint } from './endpoints/logout.js';
 import { introspectionEndpoint } from './endpoints/introspect.js';
 import { healthEndpoint, readinessEndpoint } from './endpoints/health.js';
 import { jwksEndpoint } from './endpoints/jwks.js';
@@ -19,11 +24,9 @@ import { corsPreflight, varyOnOrigin } from './http/cors.js';
 import { errorHandler } from './http/error-handler.js';
 import { noStore } from './http/no-store.js';
 import { observeRequests } from './http/request-log.js';
+import { issuerPath } from './lib/issuer-path.js';
 
-/** The path of the issuer URL without a trailing slash: '' for https://host, '/tenant' for https://host/tenant. */
-export function issuerPath(issuer: string): string {
-  return new URL(issuer).pathname.replace(/\/$/, '');
-}
+export { issuerPath };
 
 export function createApp(deps: Deps): Koa {
   // Koa's own proxy mode would believe X-Forwarded-Host, -Proto and the left-most X-Forwarded-For entry; the
@@ -41,6 +44,12 @@ export function createApp(deps: Deps): Koa {
   router.post(`${base}/revoke`, noStore, varyOnOrigin, revocationEndpoint(deps));
   router.get(`${base}/.well-known/jwks.json`, jwksEndpoint(deps));
   router.get(`/.well-known/oauth-authorization-server${base}`, metadataEndpoint(deps));
+  // The browser's side: the authorization endpoint and the issuer's own pages (HTML; errors as pages too).
+  router.get(`${base}/authorize`, asPage, authorizationEndpoint(deps));
+  router.post(`${base}/login`, asPage, loginEndpoint(deps));
+  router.post(`${base}/consent`, asPage, consentEndpoint(deps));
+  router.get(`${base}/logout`, asPage, logoutPageEndpoint(deps));
+  router.post(`${base}/logout`, asPage, logoutEndpoint(deps));
   const admin = adminRoutes(deps, `${base}/admin`);
   // For load balancers and orchestrators, at the root whatever the issuer path.
   router.get('/healthz', healthEndpoint);

@@ -22,6 +22,8 @@ export interface Config {
   readonly refreshTokenTtlSeconds: number;
   readonly sessionMaxAgeSeconds: number;
   readonly refreshGraceSeconds: number;
+  /** How long an authorization code may wait for its redemption (RFC 6749 §4.1.2: short-lived). */
+  readonly authorizationCodeTtlSeconds: number;
   readonly signingAlg: SigningAlg;
   /** Secrets that encrypt private keys at rest; the first encrypts. Undefined = use the generated key file. */
   readonly keySecrets: readonly string[] | undefined;
@@ -220,6 +222,8 @@ export function loadConfig(env: Env): Config {
     refreshTokenTtlSeconds,
     sessionMaxAgeSeconds,
     refreshGraceSeconds,
+    // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes is RECOMMENDED."
+    authorizationCodeTtlSeconds: readInteger(env, 'GATEHOUSE_AUTHORIZATION_CODE_TTL', 60, 1, 600),
     signingAlg: alg as SigningAlg,
     keySecrets: parseKeySecrets(env.GATEHOUSE_KEY_SECRETS),
     keysDir: env.GATEHOUSE_KEYS_DIR?.trim() || 'keys',

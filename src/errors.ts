@@ -50,6 +50,19 @@ export const invalidScope = (description: string) => new OAuthError('invalid_sco
 /** RFC 8707 §2: the `resource` is not one this client may get tokens for. */
 export const invalidTarget = (description: string) => new OAuthError('invalid_target', 400, description);
 
+/** RFC 6749 §4.1.2.1: the authorization server does not issue codes for this response_type. */
+export const unsupportedResponseType = (description: string) => new OAuthError('unsupported_response_type', 400, description);
+/** RFC 6749 §4.1.2.1: the user (or the server) denied the request. */
+export const accessDenied = (description: string) => new OAuthError('access_denied', 403, description);
+/** OpenID Connect Core §3.1.2.6, for prompt=none: the user would have to log in, or to consent. */
+export const loginRequired = () => new OAuthError('login_required', 400, 'The user is not logged in');
+export const consentRequired = () => new OAuthError('consent_required', 400, 'The user has not consented to this client');
+/**
+ * A login, consent or logout form that did not come from the issuer's own page in this browser: posted from
+ * another site (login CSRF), copied from another browser, expired or already used. Nothing was checked or done.
+ */
+export const formRefused = (description: string) => new OAuthError('invalid_request', 403, description);
+
 /** RFC 6750 §3: no usable credentials; the challenge carries no error code. */
 export const bearerMissing = () =>
   new OAuthError('unauthorized', 401, 'A Bearer access token is required', { headers: { 'WWW-Authenticate': `Bearer realm="${REALM}"` } });

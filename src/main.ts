@@ -109,7 +109,9 @@ function announceStart(config: Config, issuer: string, port: number, hasClients:
   if (config.workers > 1) log.info(`${config.workers} worker processes share the port`);
   log.info(`Gatehouse issuer ${issuer} listening on ${config.host}:${port}`);
   if (!hasClients) {
-    log.info('No client exists yet. Create one with: npx gatehouse clients create --id my-app --grants password,refresh_token --scopes "read write"');
+    log.info(
+      'No client exists yet. Create one with: npx gatehouse clients create --public --id my-app --redirect-uri http://localhost:5173/callback --scopes "read write"',
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 import { registerPublicClient } from '../clients/register-public.js';
 import { clientJson, disableClient, registerClient, rotateClientSecret } from '../clients/register.js';
+import type { ClientRecord } from '../storage/clients.js';
 import type { Command } from './context.js';
 import { createOutput, parseOptions, readStdinSecret, requireOption, table, UsageError } from './io.js';
 
@@ -14,7 +15,15 @@ const create: Command = async ({ store, clock }, args) => {
     introspect: { type: 'boolean' },
     public: { type: 'boolean' },
     origin: { type: 'string', multiple: true },
+    'redirect-uri': { type: 'string', multiple: true },
+    'post-logout-redirect-uri': { type: 'string', multiple: true },
+    'third-party': { type: 'boolean' },
   });
+  const browserLogin = {
+    redirectUris: values['redirect-uri'] ?? [],
+    postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+    thirdParty: values['third-party'] ?? false,
+  };
   const grantTypes = values.grants?.split(',').map((grant) => grant.trim()).filter((grant) => grant !== '') ?? [];
   if (values.public) {
     // A public client has no secret, so it can neither hold one nor prove one to /introspect.
@@ -28,6 +37,7 @@ const create: Command = async ({ store, clock }, args) => {
         scope: values.scopes ?? '',
         audiences: values.audience ?? [],
         origins: values.origin ?? [],
+        ...browserLogin,
       },
       clock.now(),
     );
@@ -39,6 +49,7 @@ const create: Command = async ({ store, clock }, args) => {
         `scope:         ${record.scope.join(' ') || '(none)'}`,
         `audience:      ${record.audiences.join(' ') || '(the issuer)'}`,
         `origins:       ${record.origins.join(' ') || '(none: no browser may call /token)'}`,
+        ...browserLoginLines(record),
       ].join('\n'),
     );
     return;
@@ -56,6 +67,7 @@ const create: Command = async ({ store, clock }, args) => {
       scope: values.scopes ?? '',
       audiences: values.audience ?? [],
       introspect: values.introspect ?? false,
+      ...browserLogin,
     },
     clock.now(),
   );
@@ -67,10 +79,21 @@ const create: Command = async ({ store, clock }, args) => {
       `scope:         ${record.scope.join(' ') || '(none)'}`,
       `audience:      ${record.audiences.join(' ') || '(the issuer)'}`,
       `introspect:    ${record.introspect}`,
+      ...browserLoginLines(record),
       chosenSecret === undefined ? 'The secret is shown only now: store it safely.' : '',
     ].filter((line) => line !== '').join('\n'),
   );
 };
+
+/** The browser-login settings of a client, for the human output of `clients create`. */
+function browserLoginLines(record: ClientRecord): string[] {
+  if (record.redirectUris.length === 0) return [];
+  return [
+    `redirect_uris: ${record.redirectUris.join(' ')}`,
+    ...(record.postLogoutRedirectUris.length > 0 ? [`post_logout:   ${record.postLogoutRedirectUris.join(' ')}`] : []),
+    `consent:       ${record.thirdParty ? 'asked (third party)' : 'none (first party)'}`,
+  ];
+}
 
 const list: Command = async ({ store }, args) => {
   const { values } = parseOptions(args, {});

@@ -11,6 +11,7 @@ import { systemClock } from '../lib/clock.js';
 import { createLogger } from '../lib/log.js';
 import { auditCommand } from './audit.js';
 import { clientCommands } from './clients.js';
+import { consentCommands } from './consents.js';
 import type { Command } from './context.js';
 import { UsageError } from './io.js';
 import { keyCommands } from './keys.js';
@@ -22,6 +23,7 @@ const nouns: Record<string, Record<string, Command>> = {
   clients: clientCommands,
   users: userCommands,
   sessions: sessionCommands,
+  consents: consentCommands,
   keys: keyCommands,
 };
 
@@ -29,12 +31,15 @@ const nouns: Record<string, Record<string, Command>> = {
 const singles: Record<string, Command> = { migrate, janitor, audit: auditCommand };
 
 const USAGE = `usage: gatehouse <command> [--json]
-  clients create --id ID [--secret-stdin | --secret S] [--grants password,refresh_token,client_credentials] [--scopes "a b"] [--audience URI]... [--introspect]
-  clients create --public --id ID [--grants password,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
+  clients create --id ID [--secret-stdin | --secret S] [--grants authorization_code,refresh_token,client_credentials,password] [--scopes "a b"] [--audience URI]... [--introspect]
+                 [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party]
+  clients create --public --id ID [--grants authorization_code,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
+                 [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party]
   clients list | clients disable ID | clients rotate-secret ID [--overlap SECONDS]
   users create --username U (--password P | --password-stdin)
   users set-password U (--password P | --password-stdin) | users disable U | users enable U
-  sessions list [--user U] | sessions revoke SID | sessions revoke --user U
+  sessions list [--user U] | sessions revoke SID | sessions revoke --user U   (SID: a session or a login session)
+  consents list --user U | consents revoke --user U --client ID
   keys list | keys rotate [--now] | keys revoke KID | keys reencrypt
   migrate                 apply pending database migrations (npm start does it too)
   janitor                 delete expired sessions, refresh tokens and revocations once

@@ -9,13 +9,16 @@ const list: Command = async ({ store, clock }, args) => {
   if (!sessions) throw new OperationRefused(`no user ${values.user}`);
   createOutput(values.json ?? false).result(sessions.map(sessionJson), () =>
     table(
-      ['SID', 'USER', 'CLIENT', 'CREATED', 'EXPIRES'],
-      sessions.map((s) => [s.sid, s.username, s.clientId, isoTime(s.createdAt), isoTime(s.expiresAt)]),
+      ['SID', 'USER', 'CLIENT', 'CREATED', 'EXPIRES', 'LOGIN SESSION'],
+      sessions.map((s) => [s.sid, s.username, s.clientId, isoTime(s.createdAt), isoTime(s.expiresAt), s.loginSessionId ?? '-']),
     ),
   );
 };
 
-/** `sessions revoke SID` or `sessions revoke --user U`. */
+/**
+ * `sessions revoke SID` or `sessions revoke --user U`. SID may name a login session (the LOGIN SESSION column):
+ * it ends with every session opened through it.
+ */
 const revoke: Command = async ({ store, clock, log }, args) => {
   const { values, positionals } = parseOptions(args, { user: { type: 'string' } }, 1);
   const sid = positionals[0];

@@ -7,9 +7,10 @@
  * untouched: no Authorization header, and whatever it answers never causes a renewal (a foreign server could
  * otherwise collect tokens, or make the app renew on demand).
  */
+import { buildAuthorizationUrl, readAuthorizationResponse, type AuthorizationSettings, type LoginStorage, type StartLoginOptions } from './authorization.js';
 import { isInvalidToken } from './challenge.js';
 import { NotLoggedInError, SessionEndedError, TokenEndpointError, TokenRejectedError } from './errors.js';
-import { passwordGrant, postForm, refreshGrant, type TokenSet } from './token-endpoint.js';
+import { authorizationCodeGrant, passwordGrant, postForm, refreshGrant, type TokenSet } from './token-endpoint.js';
 
 export interface GatehouseClientOptions {
   /** The issuer's token endpoint, e.g. https://auth.example.com/token. */
@@ -34,6 +35,17 @@ export interface GatehouseClientOptions {
   saveTokens?: (tokens: TokenSet | undefined) => void | Promise<void>;
   /** Renew this many seconds before `expires_in` runs out instead of waiting for a 401. Off by default. */
   renewAheadSeconds?: number;
+  /**
+   * For startLogin()/completeLogin(), the authorization code flow with PKCE: the issuer's authorization endpoint
+   * (its metadata's `authorization_endpoint`), e.g. https://auth.example.com/authorize.
+   */
+  authorizationEndpoint?: string;
+  /** The issuer identifier, byte for byte; the login response's `iss` must equal it (RFC 9207). */
+  issuer?: string;
+  /** This app's redirect URI, exactly as registered with `gatehouse clients create --redirect-uri`. */
+  redirectUri?: string;
+  /** Where the PKCE verifier waits between startLogin() and completeLogin(). Default: sessionStorage. */
+  loginStorage?: LoginStorage;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
   /** Epoch milliseconds now. Default: Date.now. */
@@ -48,6 +60,17 @@ export interface LoginOptions {
 }
 
 export interface GatehouseClient {
+  /**
+   * Starts the authorization code flow with PKCE: stores a fresh state and code verifier and returns the
+   * issuer's URL to send the browser to (`location.assign(await client.startLogin())`).
+   */
+  startLogin(options?: StartLoginOptions): Promise<string>;
+  /**
+   * On the redirect URI: checks the response (state, iss), redeems the code and keeps the tokens. Throws
+   * LoginResponseError for a response this app did not ask for, AuthorizationError when the issuer sent an
+   * error (access_denied, …), LoginFailedError when the code was refused. Default URL: the page's location.
+   */
+  completeLogin(url?: string | URL): Promise<TokenSet>;
   /** The password grant; throws LoginFailedError on a wrong username or password. */
   login(username: string, password: string, options?: LoginOptions): Promise<TokenSet>;
   /**
@@ -160,7 +183,31 @@ export function createGatehouseClient(options: GatehouseClientOptions): Gatehous
     return fetchImpl(attempt);
   }
 
+  /** The settings startLogin()/completeLogin() need; misuse is a TypeError, as at creation. */
+  function authorization(): AuthorizationSettings {
+    const { authorizationEndpoint, issuer, redirectUri } = options;
+    if (authorizationEndpoint === undefined || issuer === undefined || redirectUri === undefined) {
+      throw new TypeError('startLogin() and completeLogin() need the authorizationEndpoint, issuer and redirectUri options');
+    }
+    const storage = options.loginStorage ?? (globalThis as { sessionStorage?: LoginStorage }).sessionStorage;
+    if (storage === undefined) throw new TypeError('startLogin() needs the loginStorage option where there is no sessionStorage');
+    return { authorizationEndpoint, issuer, redirectUri, clientId: options.clientId, storage };
+  }
+
   return {
+    async startLogin(startOptions = {}) {
+      return buildAuthorizationUrl(authorization(), startOptions);
+    },
+
+    async completeLogin(url) {
+      const location = url ?? (globalThis as { location?: { href: string } }).location?.href;
+      if (location === undefined) throw new TypeError('completeLogin() needs the URL the issuer redirected to');
+      const response = readAuthorizationResponse(authorization(), location);
+      const tokens = await authorizationCodeGrant(fetchImpl, options.tokenEndpoint, identity, response, now);
+      await store(tokens);
+      return tokens;
+    },
+
     async login(username, password, loginOptions = {}) {
       const tokens = await passwordGrant(fetchImpl, options.tokenEndpoint, identity, { username, password, ...loginOptions }, now);
       await store(tokens);

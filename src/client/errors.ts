@@ -16,10 +16,40 @@ export class SessionEndedError extends GatehouseClientError {
   override readonly name = 'SessionEndedError';
 }
 
-/** The password grant was refused with invalid_grant: wrong username or password, or a disabled user. */
+/**
+ * The password grant was refused with invalid_grant (wrong username or password, or a disabled user), or the
+ * authorization code was (expired, already used, or its login ended meanwhile): log in again.
+ */
 export class LoginFailedError extends GatehouseClientError {
   override readonly code = 'ERR_LOGIN_FAILED';
   override readonly name = 'LoginFailedError';
+}
+
+/**
+ * What came back to the redirect URI is not the answer to a login this app started: an unknown state (forged,
+ * replayed, or started in another tab), an `iss` that is not the issuer's (RFC 9207), or no code. Nothing was
+ * sent to the issuer; start the login again.
+ */
+export class LoginResponseError extends GatehouseClientError {
+  override readonly code = 'ERR_LOGIN_RESPONSE';
+  override readonly name = 'LoginResponseError';
+}
+
+/**
+ * The issuer answered the login with an error (RFC 6749 §4.1.2.1): `error` is its code, e.g. access_denied when
+ * the user denied consent, login_required after prompt=none.
+ */
+export class AuthorizationError extends GatehouseClientError {
+  override readonly code = 'ERR_AUTHORIZATION';
+  override readonly name = 'AuthorizationError';
+  constructor(
+    message: string,
+    /** The RFC 6749 §4.1.2.1 `error` code. */
+    readonly error: string,
+    readonly description?: string,
+  ) {
+    super(message);
+  }
 }
 
 /** No tokens yet (or any more): log in first. */

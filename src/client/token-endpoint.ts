@@ -88,6 +88,21 @@ export async function passwordGrant(
   throw failure('login', status, body);
 }
 
+/** RFC 6749 §4.1.3 with RFC 7636 §4.5: redeeming an authorization code with its PKCE verifier. */
+export async function authorizationCodeGrant(
+  fetchImpl: typeof fetch,
+  tokenEndpoint: string,
+  client: ClientIdentity,
+  grant: { code: string; redirectUri: string; verifier: string },
+  nowMs: () => number,
+): Promise<TokenSet> {
+  const params = { grant_type: 'authorization_code', code: grant.code, redirect_uri: grant.redirectUri, code_verifier: grant.verifier };
+  const { status, body } = await postForm(fetchImpl, tokenEndpoint, client, params);
+  if (status === 200) return toTokenSet(body, nowMs());
+  if (status === 400 && errorCode(body) === 'invalid_grant') throw new LoginFailedError('The issuer refused the authorization code: start the login again');
+  throw failure('login', status, body);
+}
+
 /**
  * RFC 6749 §6: one renewal. 400 invalid_grant means the session is gone (RFC 6749 §5.2); anything else leaves
  * the session as it was.

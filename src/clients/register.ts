@@ -6,6 +6,7 @@ import { randomToken, sha256Hex } from '../lib/crypto.js';
 import { parseScope } from '../lib/scope.js';
 import type { ClientRecord } from '../storage/clients.js';
 import type { Store } from '../storage/store.js';
+import { parseRedirectUri } from './redirect-uri.js';
 
 export interface NewClient {
   id: string;
@@ -15,6 +16,12 @@ export interface NewClient {
   scope?: string;
   audiences?: readonly string[];
   introspect?: boolean;
+  /** Where authorization codes may be sent: needed by, and only for, the authorization_code grant. */
+  redirectUris?: readonly string[];
+  /** Where a logout started by this client may send the user back to. */
+  postLogoutRedirectUris?: readonly string[];
+  /** A third party: users are asked to consent before it gets a code. */
+  thirdParty?: boolean;
 }
 
 export interface RegisteredClient {
@@ -39,8 +46,8 @@ export function assertAbsoluteUri(value: string, what: string): void {
 /** What every client needs, public or confidential: a valid id, known grants, a well-formed scope and audiences. */
 export async function checkClientInput(
   store: Store,
-  input: Pick<NewClient, 'id' | 'grantTypes' | 'scope' | 'audiences'>,
-): Promise<{ grantTypes: string[]; scope: string[]; audiences: string[] }> {
+  input: Pick<NewClient, 'id' | 'grantTypes' | 'scope' | 'audiences' | 'redirectUris' | 'postLogoutRedirectUris' | 'thirdParty'>,
+): Promise<{ grantTypes: string[]; scope: string[]; audiences: string[]; redirectUris: string[]; postLogoutRedirectUris: string[] }> {
   if (!CLIENT_ID.test(input.id)) throw new InvalidInput('client id must be 1-128 printable ASCII characters without spaces');
   const grantTypes = [...new Set(input.grantTypes ?? [])];
   for (const grant of grantTypes) {
@@ -50,14 +57,25 @@ export async function checkClientInput(
   if (scope === null) throw new InvalidInput('scopes must be space-separated tokens of printable ASCII without " or \\');
   const audiences = [...new Set(input.audiences ?? [])];
   audiences.forEach((audience) => assertAbsoluteUri(audience, 'audience'));
+  const redirectUris = [...new Set(input.redirectUris ?? [])].map((uri) => parseRedirectUri(uri));
+  const postLogoutRedirectUris = [...new Set(input.postLogoutRedirectUris ?? [])].map((uri) => parseRedirectUri(uri, 'post-logout redirect URI'));
+  const codeFlow = grantTypes.includes('authorization_code');
+  // A code can only be sent to a registered redirect URI (RFC 6749 §3.1.2.2), so the grant needs one; and a
+  // redirect URI without the grant would be a way in that nothing uses.
+  if (codeFlow && redirectUris.length === 0) throw new InvalidInput('the authorization_code grant needs at least one --redirect-uri');
+  if (!codeFlow && redirectUris.length + postLogoutRedirectUris.length > 0) {
+    throw new InvalidInput('--redirect-uri and --post-logout-redirect-uri are for clients with the authorization_code grant');
+  }
+  // RFC 9700 §2.4: the password grant "MUST NOT be used"; a third party would see the user's password.
+  if (input.thirdParty && grantTypes.includes('password')) throw new InvalidInput('a --third-party client cannot use the password grant');
   // RFC 9068 §5: a client's id must never equal a user's `sub`, or its tokens could pass for that user's.
   if (await store.users.findById(input.id)) throw new OperationRefused(`client id ${input.id} equals a user's subject identifier`);
-  return { grantTypes, scope, audiences };
+  return { grantTypes, scope, audiences, redirectUris, postLogoutRedirectUris };
 }
 
 export async function registerClient(store: Store, input: NewClient, now: number): Promise<RegisteredClient> {
   if (input.secret !== undefined && input.secret.length < 32) throw new InvalidInput('client secret must have at least 32 characters');
-  const { grantTypes, scope, audiences } = await checkClientInput(store, input);
+  const { grantTypes, scope, audiences, redirectUris, postLogoutRedirectUris } = await checkClientInput(store, input);
   const secret = input.secret ?? randomToken(32);
   const record: ClientRecord = {
     id: input.id,
@@ -70,6 +88,9 @@ export async function registerClient(store: Store, input: NewClient, now: number
     introspect: input.introspect ?? false,
     publicClient: false,
     origins: [],
+    redirectUris,
+    postLogoutRedirectUris,
+    thirdParty: input.thirdParty ?? false,
     createdAt: now,
     disabledAt: null,
   };
@@ -111,6 +132,9 @@ export function clientJson(client: ClientRecord, secret?: string) {
     audience: client.audiences,
     introspect: client.introspect,
     ...(client.publicClient ? { token_endpoint_auth_method: 'none', origins: client.origins } : {}),
+    ...(client.redirectUris.length > 0 ? { redirect_uris: client.redirectUris } : {}),
+    ...(client.postLogoutRedirectUris.length > 0 ? { post_logout_redirect_uris: client.postLogoutRedirectUris } : {}),
+    ...(client.thirdParty ? { third_party: true } : {}),
     ...(secret === undefined ? { created_at: client.createdAt, disabled: client.disabledAt !== null } : {}),
   };
 }

@@ -35,9 +35,9 @@ export function adminRoutes(deps: Deps, prefix: string): Router {
   });
 
   router.delete('/sessions/:sid', admin, async (ctx) => {
-    const outcome = await endSession(deps.store, ctx.params.sid!, deps.clock.now(), adminActor(ctx));
-    if (outcome === 'not-found') throw notFound('No such session');
-    if (outcome === 'ended') deps.metrics.sessionsEndedBy('admin');
+    const ended = await endSession(deps.store, ctx.params.sid!, deps.clock.now(), adminActor(ctx));
+    if (ended === 'not-found') throw notFound('No such session');
+    deps.metrics.sessionsEndedBy('admin', ended);
     deps.log.info('session ended', { sid: ctx.params.sid, by: 'admin api' });
     ctx.status = 204;
   });

@@ -21,10 +21,9 @@ export function metadataEndpoint(deps: Deps) {
     scopes.delete(ADMIN_SCOPE);
     const issuer = deps.issuer;
     ctx.set('Cache-Control', 'public, max-age=300');
-    // `response_types_supported` is REQUIRED by RFC 8414 §2 but this server has no authorization endpoint, and
-    // §3.2 forbids empty arrays: it is left out (see README).
     ctx.body = {
       issuer,
+      authorization_endpoint: `${issuer}/authorize`,
       token_endpoint: `${issuer}/token`,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
       introspection_endpoint: `${issuer}/introspect`,
@@ -33,6 +32,13 @@ export function metadataEndpoint(deps: Deps) {
       token_endpoint_auth_methods_supported: PUBLIC_AUTH_METHODS,
       introspection_endpoint_auth_methods_supported: AUTH_METHODS,
       revocation_endpoint_auth_methods_supported: PUBLIC_AUTH_METHODS,
+      // RFC 8414 §2: REQUIRED; only the authorization code flow (RFC 9700 §2.1.2: no implicit grant).
+      response_types_supported: ['code'],
+      response_modes_supported: ['query'],
+      // RFC 7636 §6.2 / RFC 8414 §2: PKCE is required of every client, and only with S256 (RFC 9700 §2.1.1).
+      code_challenge_methods_supported: ['S256'],
+      // RFC 9207 §3: every authorization response carries `iss`.
+      authorization_response_iss_parameter_supported: true,
       ...(scopes.size > 0 ? { scopes_supported: [...scopes].sort() } : {}),
     };
   };

@@ -53,8 +53,21 @@ export function decodeFormString(input: string): string {
  * sent for the repetition check.
  */
 export function parseForm(body: Uint8Array): Map<string, string> {
+  const { params, repeated } = parseQuery(body);
+  const [first] = repeated;
+  if (first !== undefined) throw new FormDecodeError(`parameter repeated: ${printable(first)}`);
+  return params;
+}
+
+/**
+ * Like parseForm, but reports repeated names instead of refusing them: the authorization endpoint must know
+ * whether client_id and redirect_uri are trustworthy before it decides how to answer (RFC 6749 §4.1.2.1).
+ * A repeated name keeps its first value.
+ */
+export function parseQuery(body: Uint8Array): { params: Map<string, string>; repeated: Set<string> } {
   const params = new Map<string, string>();
   const seen = new Set<string>();
+  const repeated = new Set<string>();
   let start = 0;
   while (start <= body.length) {
     let end = body.indexOf(0x26, start); // '&'
@@ -64,17 +77,17 @@ export function parseForm(body: Uint8Array): Map<string, string> {
       const equals = pair.indexOf(0x3d); // '='
       const name = decodeFormComponent(equals === -1 ? pair : pair.subarray(0, equals));
       const value = equals === -1 ? '' : decodeFormComponent(pair.subarray(equals + 1));
-      if (seen.has(name)) throw new FormDecodeError(`parameter repeated: ${printable(name)}`);
+      if (seen.has(name)) repeated.add(name);
+      else if (value !== '') params.set(name, value);
       seen.add(name);
-      if (value !== '') params.set(name, value);
     }
     start = end + 1;
   }
-  return params;
+  return { params, repeated };
 }
 
 /** A parameter name as it may appear in an error description (RFC 6749 §5.2 characters only). */
-function printable(name: string): string {
+export function printable(name: string): string {
   const safe = name.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '?');
   return safe.length > 64 ? `${safe.slice(0, 64)}...` : safe;
 }

@@ -1,8 +1,11 @@
 /**
  * The janitor deletes what can no longer matter: revocations of expired tokens, refresh tokens a day past
- * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), sessions a
- * day after they ended or expired, brute-force counters idle for 30 days, and audit events after 90 days. Small batches with a pause between them keep every statement short, so the
- * server goes on answering while a large backlog is cleaned; deletes are idempotent, so every instance may run it.
+ * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), sessions and
+ * login sessions a day after they ended or expired, authorization codes a day after they expired (a used code
+ * is kept until then, so that its second use is still recognised), pending login forms as soon as they expire,
+ * brute-force counters idle for 30 days, and audit events after 90 days. Small batches with a pause between
+ * them keep every statement short, so the server goes on answering while a large backlog is cleaned; deletes
+ * are idempotent, so every instance may run it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../lib/clock.js';
@@ -26,6 +29,9 @@ export interface JanitorReport {
   revocations: number;
   refreshTokens: number;
   sessions: number;
+  loginSessions: number;
+  authorizationRequests: number;
+  authorizationCodes: number;
   throttleCounters: number;
   auditEvents: number;
 }
@@ -49,6 +55,9 @@ export async function runJanitor(store: Store, clock: Clock, options: JanitorOpt
     revocations: await drain((limit) => store.janitor.deleteExpiredRevocations(now, limit), batchSize, pauseMs),
     refreshTokens: await drain((limit) => store.janitor.deleteExpiredRefreshTokens(before, limit), batchSize, pauseMs),
     sessions: await drain((limit) => store.janitor.deleteFinishedSessions(before, limit), batchSize, pauseMs),
+    loginSessions: await drain((limit) => store.janitor.deleteFinishedLoginSessions(before, limit), batchSize, pauseMs),
+    authorizationRequests: await drain((limit) => store.janitor.deleteExpiredAuthorizationRequests(now, limit), batchSize, pauseMs),
+    authorizationCodes: await drain((limit) => store.janitor.deleteExpiredAuthorizationCodes(before, limit), batchSize, pauseMs),
     throttleCounters: await drain((limit) => store.throttle.deleteIdle(now - THROTTLE_RETENTION_SECONDS, limit), batchSize, pauseMs),
     auditEvents: await drain((limit) => store.audit.deleteOlderThan(now - AUDIT_RETENTION_SECONDS, limit), batchSize, pauseMs),
   };

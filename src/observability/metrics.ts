@@ -28,15 +28,20 @@ export interface MetricsOptions {
 }
 
 export type LoginResult = 'ok' | 'failed' | 'throttled' | 'busy';
-export type SessionEndCause = 'admin' | 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled';
+export type SessionEndCause = 'admin' | 'logout' | 'reuse' | 'password_change' | 'user_disabled' | 'client_disabled' | 'consent_revoked' | 'replaced';
 
+/** The stored end reasons, folded into the causes an operator asks about (a logout is a logout, wherever). */
 const END_CAUSES: Record<SessionEndReason, SessionEndCause> = {
   admin: 'admin',
   revoked: 'logout',
+  logout: 'logout',
   refresh_reuse: 'reuse',
+  code_reuse: 'reuse',
   password_changed: 'password_change',
   user_disabled: 'user_disabled',
   client_disabled: 'client_disabled',
+  consent_revoked: 'consent_revoked',
+  replaced: 'replaced',
 };
 
 /** Request durations: from 0.5 ms (a cached introspection) to 2.5 s (a login waiting for Argon2). */

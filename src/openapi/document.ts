@@ -53,6 +53,36 @@ function bearerErrors(): Json {
   };
 }
 
+const PAGE_HEADERS = {
+  'X-Request-Id': REQUEST_ID,
+  'Content-Security-Policy': header("default-src 'none'; the style by hash; form-action the issuer and the redirect origin; frame-ancestors 'none'.", { type: 'string', pattern: "default-src 'none'" }),
+  'X-Content-Type-Options': header('nosniff', { const: 'nosniff' }),
+  'Referrer-Policy': header('no-referrer', { const: 'no-referrer' }),
+  'Cache-Control': NO_STORE,
+};
+
+/**
+ * The answers of the browser's routes (authorize, login, consent, logout): HTML pages, errors included (a user
+ * reads them, not a program), and 303 See Other to a registered redirect URI with the authorization response.
+ */
+function pageResponses(): Json {
+  const page = (description: string) => ({ description, headers: PAGE_HEADERS, content: { 'text/html': { schema: { type: 'string' } } } });
+  return {
+    '200': page('A page: the login form, the consent form, the logout question or its result.'),
+    '303': {
+      description: 'To the registered redirect URI with code (or error), state and iss (RFC 6749 §4.1.2, RFC 9207); or back to the app after a logout.',
+      headers: { 'X-Request-Id': REQUEST_ID, Location: header('Where the browser goes next.') },
+    },
+    '400': page('The request or the form is not valid: shown, never redirected to an unregistered URI (RFC 6749 §4.1.2.1); or the form again with its error.'),
+    '403': page('A form that does not come from this browser\'s page on the issuer (CSRF), or from another origin.'),
+    '404': page('No such client.'),
+    '413': page('The form is over 16 KiB.'),
+    '429': { ...page('Too many attempts: the login form again, with the wait.'), headers: { ...PAGE_HEADERS, 'Retry-After': RETRY_AFTER } },
+    '500': page('An unexpected fault (logged with the request id).'),
+    '503': page('The database cannot be reached, or too many logins are being checked.'),
+  };
+}
+
 const formBody = (schema: string) => ({ required: true, content: { 'application/x-www-form-urlencoded': { schema: ref(schema) } } });
 /**
  * client_secret_basic is the one method OpenAPI can name; client_secret_post (client_id and client_secret in the
@@ -87,6 +117,28 @@ export function openApiDocument(issuer: string): Json {
             ...formEndpointErrors(),
           },
         },
+      },
+      [`${base}/authorize`]: {
+        get: {
+          summary: 'RFC 6749 §4.1.1: response_type=code with PKCE (S256), for a registered redirect URI; a login page, single sign-on, consent.',
+          parameters: ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method', 'state', 'scope', 'resource', 'prompt', 'max_age'].map((name) => ({
+            name,
+            in: 'query',
+            required: ['response_type', 'client_id', 'redirect_uri', 'code_challenge', 'code_challenge_method'].includes(name),
+            schema: { type: 'string' },
+          })),
+          responses: pageResponses(),
+        },
+      },
+      [`${base}/login`]: {
+        post: { summary: 'The login form of a pending authorization request (the issuer\'s own page).', requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } }, responses: pageResponses() },
+      },
+      [`${base}/consent`]: {
+        post: { summary: 'The consent form of a third-party client.', requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } }, responses: pageResponses() },
+      },
+      [`${base}/logout`]: {
+        get: { summary: 'Asks whether to log out of the issuer (and so of every app).', responses: pageResponses() },
+        post: { summary: 'Ends the login session of this browser and every session opened through it.', requestBody: { required: true, content: { 'application/x-www-form-urlencoded': { schema: { type: 'object' } } } }, responses: pageResponses() },
       },
       [`${base}/introspect`]: {
         post: {

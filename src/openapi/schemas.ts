@@ -101,6 +101,7 @@ export const schemas = {
       client_id: { type: 'string' },
       created_at: { type: 'integer', description: 'Epoch seconds.' },
       expires_at: { type: 'integer', description: 'Epoch seconds: the absolute end of the session.' },
+      login_session: { type: 'string', description: 'The issuer login session it was opened through (the browser login).' },
     },
   },
   Health: {
@@ -125,7 +126,10 @@ export const schemas = {
     description: 'RFC 6749 §3.2: form-encoded; each parameter at most once; an empty value counts as omitted.',
     required: ['grant_type'],
     properties: {
-      grant_type: { enum: ['password', 'refresh_token', 'client_credentials'] },
+      grant_type: { enum: ['authorization_code', 'password', 'refresh_token', 'client_credentials'] },
+      code: { type: 'string', description: 'authorization_code: the code from the redirect (RFC 6749 §4.1.3).' },
+      redirect_uri: { type: 'string', description: 'authorization_code: the redirect URI of the authorization request.' },
+      code_verifier: { type: 'string', description: 'authorization_code: the PKCE verifier (RFC 7636 §4.5).' },
       username: { type: 'string' },
       password: { type: 'string' },
       refresh_token: { type: 'string' },

@@ -17,6 +17,12 @@ export interface ClientRecord {
   publicClient: boolean;
   /** Web origins (scheme://host[:port]) allowed to call /token and /revoke for this client (CORS). */
   origins: string[];
+  /** Where authorization codes may be sent (RFC 6749 §3.1.2), compared exactly. */
+  redirectUris: string[];
+  /** Where a logout started by this client may return to, compared exactly. */
+  postLogoutRedirectUris: string[];
+  /** A third party: the user is asked to consent to its scopes before it gets a code. */
+  thirdParty: boolean;
   createdAt: number;
   disabledAt: number | null;
 }
@@ -32,6 +38,9 @@ interface ClientRow {
   introspect: number | boolean;
   public_client: number | boolean;
   origins: string;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  third_party: number | boolean;
   created_at: number;
   disabled_at: number | null;
 }
@@ -50,6 +59,9 @@ function fromRow(row: ClientRow): ClientRecord {
     introspect: Boolean(row.introspect),
     publicClient: Boolean(row.public_client),
     origins: words(row.origins),
+    redirectUris: words(row.redirect_uris),
+    postLogoutRedirectUris: words(row.post_logout_redirect_uris),
+    thirdParty: Boolean(row.third_party),
     createdAt: Number(row.created_at),
     disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
   };
@@ -90,6 +102,9 @@ export class ClientStore {
         introspect: client.introspect,
         public_client: client.publicClient,
         origins: client.origins.join(' '),
+        redirect_uris: client.redirectUris.join(' '),
+        post_logout_redirect_uris: client.postLogoutRedirectUris.join(' '),
+        third_party: client.thirdParty,
         created_at: client.createdAt,
         disabled_at: client.disabledAt,
       });

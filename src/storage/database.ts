@@ -83,13 +83,18 @@ function createSqlite(filename: string, log: Logger): Database {
 
 /** An arbitrary constant: the PostgreSQL advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK = 0x6761_7465; // "gate"
+/** How long an instance waits for another one's migrations before it gives up starting. */
+const MIGRATION_WAIT_MS = 300_000;
 
 /**
  * Applies pending migrations. On PostgreSQL, instances starting together wait on an advisory lock instead of
  * failing on knex's own lock ("Migration table is already locked"); the lock is held by a transaction on one
- * connection while knex migrates on another, and released when that transaction ends. Advisory locks belong to
- * the whole database, so the lock is keyed by the schema too: issuers in other schemas of the same database
- * (other tenants, other test runs) never wait for each other's migrations.
+ * connection while knex migrates on another, and released when that transaction ends.
+ *
+ * The lock is keyed by the schema (the search_path's first), which is what knex migrates: instances of one
+ * deployment share it, while deployments on other schemas of the same database (tenants, test runs) do not wait
+ * for each other. And the wait is not bounded by GATEHOUSE_DB_STATEMENT_TIMEOUT: another instance's migrations
+ * (a new index on a large table) may well take longer than any single query should.
  */
 export async function migrate(db: Database): Promise<void> {
   if (db.client.config.client !== 'pg') {
@@ -97,6 +102,7 @@ export async function migrate(db: Database): Promise<void> {
     return;
   }
   await db.transaction(async (lock) => {
+    await lock.raw(`SET LOCAL statement_timeout = ${MIGRATION_WAIT_MS}`);
     await lock.raw('SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))', [MIGRATION_LOCK]);
     await db.migrate.latest({ migrationSource });
   });

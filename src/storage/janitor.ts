@@ -33,4 +33,28 @@ export class JanitorStore {
       return trx('sessions').whereIn('id', ids).delete();
     });
   }
+
+  /** Pending login and consent forms that expired before `before`: nothing refers to them afterwards. */
+  deleteExpiredAuthorizationRequests(before: number, limit: number): Promise<number> {
+    const batch = this.db('authorization_requests').select('id_hash').where('expires_at', '<', before).limit(limit);
+    return this.db('authorization_requests').whereIn('id_hash', batch).delete();
+  }
+
+  /** Authorization codes that expired before `before` (used ones are kept until then, for reuse detection). */
+  deleteExpiredAuthorizationCodes(before: number, limit: number): Promise<number> {
+    const batch = this.db('authorization_codes').select('code_hash').where('expires_at', '<', before).limit(limit);
+    return this.db('authorization_codes').whereIn('code_hash', batch).delete();
+  }
+
+  /**
+   * Login sessions that ended or expired before `before`. The token sessions opened through one keep its id; they
+   * never outlive it (their end is capped at its end), and ending it has already ended them.
+   */
+  deleteFinishedLoginSessions(before: number, limit: number): Promise<number> {
+    const batch = this.db('login_sessions')
+      .select('id')
+      .where((q) => q.where('expires_at', '<', before).orWhere('ended_at', '<', before))
+      .limit(limit);
+    return this.db('login_sessions').whereIn('id', batch).delete();
+  }
 }

@@ -51,6 +51,7 @@ export const FIND_WITH_SESSION_SQL = `
   SELECT t.token_hash, t.session_id, t.parent_hash, t.created_at, t.expires_at, t.rotated_at, t.child_used_at, t.superseded_at,
          s.user_id AS s_user_id, s.client_id AS s_client_id, s.scope AS s_scope, s.audience AS s_audience,
          s.created_at AS s_created_at, s.expires_at AS s_expires_at, s.ended_at AS s_ended_at, s.end_reason AS s_end_reason,
+         s.login_session_id AS s_login_session_id,
          u.username AS u_username, u.disabled_at AS u_disabled_at
   FROM refresh_tokens t
   JOIN sessions s ON s.id = t.session_id
@@ -71,6 +72,7 @@ export function contextFromRow(row: Record<string, any>): RefreshTokenContext {
       expiresAt: Number(row.s_expires_at),
       endedAt: num(row.s_ended_at),
       endReason: row.s_end_reason,
+      loginSessionId: row.s_login_session_id ?? null,
     },
     user: { id: row.s_user_id, username: row.u_username, disabledAt: num(row.u_disabled_at) },
   };

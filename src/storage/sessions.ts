@@ -6,7 +6,11 @@ export type SessionEndReason =
   | 'refresh_reuse' // a rotated refresh token came back: presumed stolen (RFC 9700 §4.14.2)
   | 'password_changed'
   | 'user_disabled'
-  | 'client_disabled';
+  | 'client_disabled'
+  | 'code_reuse' // the authorization code it was opened with came back (RFC 6749 §4.1.2)
+  | 'logout' // its login session was ended at /logout
+  | 'consent_revoked' // the user's consent to this (third-party) client was revoked
+  | 'replaced'; // another user logged in in the browser of its login session
 
 export interface SessionRecord {
   id: string;
@@ -18,6 +22,8 @@ export interface SessionRecord {
   expiresAt: number;
   endedAt: number | null;
   endReason: SessionEndReason | null;
+  /** The issuer login session (browser) it was opened through; null for the password grant. */
+  loginSessionId: string | null;
 }
 
 /** A live session with its user's name, as `sessions list` and the admin API show it. */
@@ -27,6 +33,7 @@ export interface SessionListing {
   clientId: string;
   createdAt: number;
   expiresAt: number;
+  loginSessionId: string | null;
 }
 
 interface SessionRow {
@@ -39,6 +46,7 @@ interface SessionRow {
   expires_at: number;
   ended_at: number | null;
   end_reason: SessionEndReason | null;
+  login_session_id: string | null;
 }
 
 function fromRow(row: SessionRow): SessionRecord {
@@ -52,6 +60,7 @@ function fromRow(row: SessionRow): SessionRecord {
     expiresAt: Number(row.expires_at),
     endedAt: row.ended_at === null ? null : Number(row.ended_at),
     endReason: row.end_reason,
+    loginSessionId: row.login_session_id ?? null,
   };
 }
 
@@ -69,6 +78,7 @@ export class SessionStore {
       expires_at: session.expiresAt,
       ended_at: session.endedAt,
       end_reason: session.endReason,
+      login_session_id: session.loginSessionId,
     });
   }
 
@@ -84,11 +94,11 @@ export class SessionStore {
       .join('users as u', 'u.id', 's.user_id')
       .whereNull('s.ended_at')
       .where('s.expires_at', '>', now)
-      .select('s.id as sid', 'u.username', 's.client_id', 's.created_at', 's.expires_at')
+      .select('s.id as sid', 'u.username', 's.client_id', 's.created_at', 's.expires_at', 's.login_session_id')
       .orderBy('s.created_at')
       .orderBy('s.id');
     if (filter.userId !== undefined) query.where('s.user_id', filter.userId);
-    const rows: Array<{ sid: string; username: string; client_id: string; created_at: number; expires_at: number }> =
+    const rows: Array<{ sid: string; username: string; client_id: string; created_at: number; expires_at: number; login_session_id: string | null }> =
       await query;
     return rows.map((row) => ({
       sid: row.sid,
@@ -96,6 +106,7 @@ export class SessionStore {
       clientId: row.client_id,
       createdAt: Number(row.created_at),
       expiresAt: Number(row.expires_at),
+      loginSessionId: row.login_session_id,
     }));
   }
 
@@ -105,9 +116,21 @@ export class SessionStore {
     return updated > 0;
   }
 
-  /** Ends every live session of a user (or of a client); returns how many were ended. */
-  async endAll(owner: { userId: string } | { clientId: string }, now: number, reason: SessionEndReason): Promise<number> {
-    const where = 'userId' in owner ? { user_id: owner.userId } : { client_id: owner.clientId };
+  /**
+   * Ends every live session of a user, of a client, of a user at one client, or opened through one login
+   * session; returns how many were ended.
+   */
+  async endAll(
+    owner: { userId: string; clientId?: string } | { clientId: string } | { loginSessionId: string },
+    now: number,
+    reason: SessionEndReason,
+  ): Promise<number> {
+    const where =
+      'loginSessionId' in owner
+        ? { login_session_id: owner.loginSessionId }
+        : 'userId' in owner
+          ? { user_id: owner.userId, ...(owner.clientId === undefined ? {} : { client_id: owner.clientId }) }
+          : { client_id: owner.clientId };
     return this.db('sessions').where(where).whereNull('ended_at').update({ ended_at: now, end_reason: reason });
   }
 }

@@ -1,7 +1,11 @@
 import type { Knex } from 'knex';
 import { AuditStore } from './audit.js';
+import { AuthorizationCodeStore } from './authorization-codes.js';
+import { AuthorizationRequestStore } from './authorization-requests.js';
 import { ClientStore } from './clients.js';
+import { ConsentStore } from './consents.js';
 import { JanitorStore } from './janitor.js';
+import { LoginSessionStore } from './login-sessions.js';
 import { knexRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
 import type { HotReads } from './sqlite-reads.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
@@ -33,6 +37,10 @@ export class Store {
   readonly throttle: ThrottleStore;
   readonly audit: AuditStore;
   readonly refreshRotation: RefreshRotation;
+  readonly loginSessions: LoginSessionStore;
+  readonly authorizationRequests: AuthorizationRequestStore;
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly consents: ConsentStore;
 
   /**
    * `hot`: prepared statements for the introspection path (SQLite); only the root store has them, a store bound
@@ -52,6 +60,10 @@ export class Store {
     this.janitor = new JanitorStore(db);
     this.throttle = new ThrottleStore(db);
     this.audit = new AuditStore(db);
+    this.loginSessions = new LoginSessionStore(db);
+    this.authorizationRequests = new AuthorizationRequestStore(db);
+    this.authorizationCodes = new AuthorizationCodeStore(db);
+    this.consents = new ConsentStore(db);
     // Hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
     this.refreshRotation = hot ? sqliteRotation(db) : knexRotation(this);
   }

@@ -45,6 +45,8 @@ export async function setPassword(store: Store, passwords: PasswordHasher, usern
   const hash = await passwords.hash(password);
   return store.transaction(async (tx) => {
     await tx.users.setPasswordHash(user.id, hash);
+    // Login sessions before sessions (sessions/control.ts): the browsers that knew the old password log in again.
+    await tx.loginSessions.endAllOfUser(user.id, now, 'password_changed');
     const ended = await tx.sessions.endAll({ userId: user.id }, now, 'password_changed');
     await audit(tx, now, { type: 'password_changed', actor: 'cli', subject: user.username, detail: `${ended} session(s) ended` });
     return ended;
@@ -56,6 +58,7 @@ export async function disableUser(store: Store, username: string, now: number): 
   const user = await requireUser(store, username);
   return store.transaction(async (tx) => {
     await tx.users.setDisabled(user.id, user.disabledAt ?? now);
+    await tx.loginSessions.endAllOfUser(user.id, now, 'user_disabled');
     const ended = await tx.sessions.endAll({ userId: user.id }, now, 'user_disabled');
     await audit(tx, now, { type: 'user_disabled', actor: 'cli', subject: user.username, detail: `${ended} session(s) ended` });
     return ended;

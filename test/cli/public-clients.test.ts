@@ -5,17 +5,19 @@ import { API, cleanup, sandbox } from '../helpers/process.js';
 
 test.after.always(cleanup);
 
-test('clients create --public: no secret, auth method none, password and refresh_token by default, origins stored', async (t) => {
+test('clients create --public: no secret, auth method none, the code flow and refresh_token by default, origins stored', async (t) => {
   const box = await sandbox();
   const created = await box.cliJson([
-    'clients', 'create', '--public', '--id', 'web', '--scopes', 'read write', '--audience', API,
+    'clients', 'create', '--public', '--id', 'web', '--scopes', 'read write', '--audience', API, '--redirect-uri', 'https://app.example/callback',
     '--origin', 'https://app.example', '--origin', 'http://localhost:5173', '--origin', 'https://app.example',
   ]);
   t.is(created.client_secret, undefined);
   t.is(created.client_id, 'web');
   t.is(created.token_endpoint_auth_method, 'none');
-  t.deepEqual(created.grant_types, ['password', 'refresh_token']);
+  // The password grant is no longer a default (RFC 9700 §2.4); --grants password asks for it.
+  t.deepEqual(created.grant_types, ['authorization_code', 'refresh_token']);
   t.deepEqual(created.origins, ['https://app.example', 'http://localhost:5173'], 'a repeated origin is stored once');
+  t.deepEqual(created.redirect_uris, ['https://app.example/callback']);
   t.is(created.introspect, false);
 
   const listed = (await box.cliJson(['clients', 'list'])).find((client: any) => client.client_id === 'web');
@@ -45,16 +47,17 @@ test('clients create --public refuses, with exit 2 and one stderr line, what a p
   await usage(['--public', '--grants', 'password,client_credentials'], 'client_credentials among others');
   await usage(['--public', '--introspect'], 'introspection');
   await usage(['--public', '--secret', 'x'.repeat(40)], 'a secret');
+  await usage(['--public'], 'the default code flow without a --redirect-uri');
   await usage(['--origin', 'https://app.example'], '--origin without --public');
   for (const origin of ['https://app.example/', 'https://app.example/app', 'http://app.example', 'https://App.example', 'not a url']) {
-    await usage(['--public', '--origin', origin], `origin ${origin}`);
+    await usage(['--public', '--grants', 'password', '--origin', origin], `origin ${origin}`);
   }
   t.deepEqual(await box.cliJson(['clients', 'list']), [], 'nothing was created');
 });
 
 test('a public client created by the CLI logs in at a running server with client_id alone, with CORS for its origin', async (t) => {
   const box = await sandbox();
-  await box.cliJson(['clients', 'create', '--public', '--id', 'web', '--scopes', 'read', '--audience', API, '--origin', 'https://app.example']);
+  await box.cliJson(['clients', 'create', '--public', '--id', 'web', '--grants', 'password,refresh_token', '--scopes', 'read', '--audience', API, '--origin', 'https://app.example']);
   await box.cli(['users', 'create', '--username', 'alice', '--password-stdin'], { input: 'correct-horse\n' });
   const server = await box.start();
   t.teardown(() => server.stop());

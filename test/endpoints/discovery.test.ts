@@ -166,13 +166,14 @@ test('META-02 issuer is the http://localhost:<port> default, equals every token 
   }
 });
 
-test('META-03 the four endpoints are absolute URLs under the issuer, and each answers as specified', async (t) => {
+test('META-03 the endpoints are absolute URLs under the issuer, and each answers as specified', async (t) => {
   const { json } = await metadata(t.context);
   t.is(json.token_endpoint, `${json.issuer}/token`);
   t.is(json.jwks_uri, `${json.issuer}/.well-known/jwks.json`);
   t.is(json.introspection_endpoint, `${json.issuer}/introspect`);
   t.is(json.revocation_endpoint, `${json.issuer}/revoke`);
-  t.false('authorization_endpoint' in json, 'no grant uses an authorization endpoint');
+  // RFC 8414 §2: REQUIRED now that a grant (authorization_code) uses it; test/endpoints/authorize.test.ts follows it.
+  t.is(json.authorization_endpoint, `${json.issuer}/authorize`);
   // localhost may resolve to ::1, where nothing listens: follow the URLs on the address the server is bound to.
   const follow = (endpoint: string) => {
     t.true(endpoint.startsWith(json.issuer));
@@ -191,11 +192,11 @@ test('META-03 the four endpoints are absolute URLs under the issuer, and each an
   t.is(after.text, '{"active":false}');
 });
 
-test('META-04 grant_types_supported is exactly password, client_credentials and refresh_token', async (t) => {
+test('META-04 grant_types_supported is exactly authorization_code, password, client_credentials and refresh_token', async (t) => {
   const { json } = await metadata(t.context);
   t.true(Array.isArray(json.grant_types_supported));
-  t.is(json.grant_types_supported.length, 3);
-  t.deepEqual([...json.grant_types_supported].sort(), ['client_credentials', 'password', 'refresh_token']);
+  t.is(json.grant_types_supported.length, 4);
+  t.deepEqual([...json.grant_types_supported].sort(), ['authorization_code', 'client_credentials', 'password', 'refresh_token']);
 });
 
 test('META-05 each endpoint lists client_secret_basic and client_secret_post, and each accepts both; public clients ("none") only at /token and /revoke', async (t) => {
@@ -213,9 +214,9 @@ test('META-05 each endpoint lists client_secret_basic and client_secret_post, an
   t.is((await t.context.introspect(viaPost.json.access_token)).json.active, false);
 });
 
-test('META-06 no array anywhere is empty, and response_types_supported is left out', async (t) => {
+test('META-06 no array anywhere is empty; response_types_supported is ["code"] now that /authorize exists', async (t) => {
   const { json } = await metadata(t.context);
-  t.false('response_types_supported' in json);
+  t.deepEqual(json.response_types_supported, ['code']);
   const found = arrays(json);
   t.true(found.length >= 4, 'the metadata does have arrays to check');
   for (const [path, array] of found) t.not(array.length, 0, `${path} is empty`);
@@ -227,7 +228,7 @@ test('META-06 an issuer with no client at all omits scopes_supported rather than
     const { json, status } = await metadata(bare);
     t.is(status, 200);
     t.false('scopes_supported' in json);
-    t.false('response_types_supported' in json);
+    t.deepEqual(json.response_types_supported, ['code']);
     for (const [path, array] of arrays(json)) t.not(array.length, 0, `${path} is empty`);
     t.is(json.issuer, bare.issuer);
   } finally {

@@ -17,8 +17,10 @@ const UNKNOWN_ORIGIN = 'https://evil.example';
 
 test.before(async (t) => {
   t.context = await startWorld();
-  await registerPublicClient(t.context.store, { id: spa.id, scope: 'read write', audiences: [API], origins: [spa.origin] }, t.context.clock.now());
-  await registerPublicClient(t.context.store, { id: otherSpa.id, scope: 'read', audiences: [API], origins: [otherSpa.origin] }, t.context.clock.now());
+  // These clients log in with the password grant, which a public client gets only when asked for.
+  const grantTypes = ['password', 'refresh_token'];
+  await registerPublicClient(t.context.store, { id: spa.id, grantTypes, scope: 'read write', audiences: [API], origins: [spa.origin] }, t.context.clock.now());
+  await registerPublicClient(t.context.store, { id: otherSpa.id, grantTypes, scope: 'read', audiences: [API], origins: [otherSpa.origin] }, t.context.clock.now());
 });
 test.after.always(async (t) => {
   await t.context.close();
@@ -77,6 +79,9 @@ test('a public client can never introspect nor use client_credentials, even if i
     introspect: true,
     publicClient: true,
     origins: [],
+    redirectUris: [],
+    postLogoutRedirectUris: [],
+    thirdParty: false,
     createdAt: t.context.clock.now(),
     disabledAt: null,
   });
@@ -94,11 +99,17 @@ test('registration refuses a public client with client_credentials and origins t
   const now = t.context.clock.now();
   await t.throwsAsync(registerPublicClient(t.context.store, { id: 'p1', grantTypes: ['client_credentials'] }, now), { instanceOf: InvalidInput });
   for (const origin of ['https://app.example/', 'https://app.example/path', 'https://APP.example', 'https://app.example:443', 'http://app.example', 'app.example', '*', 'null']) {
-    await t.throwsAsync(registerPublicClient(t.context.store, { id: 'p2', origins: [origin] }, now), { instanceOf: InvalidInput }, origin);
+    await t.throwsAsync(registerPublicClient(t.context.store, { id: 'p2', grantTypes: ['password'], origins: [origin] }, now), { instanceOf: InvalidInput }, origin);
   }
-  const ok = await registerPublicClient(t.context.store, { id: 'p3', origins: ['https://app.example:8443', 'http://127.0.0.1:3000', 'http://localhost'] }, now);
-  t.deepEqual(ok.origins, ['https://app.example:8443', 'http://127.0.0.1:3000', 'http://localhost']);
-  t.deepEqual(ok.grantTypes, ['password', 'refresh_token'], 'the default grants of a public client');
+  // The default grants (the authorization code flow) need a redirect URI.
+  await t.throwsAsync(registerPublicClient(t.context.store, { id: 'p2', origins: ['https://app.example'] }, now), { instanceOf: InvalidInput, message: /redirect-uri/ });
+  const ok = await registerPublicClient(
+    t.context.store,
+    { id: 'p3', origins: ['https://app.example:8443', 'http://127.0.0.1:3000', 'http://localhost'], redirectUris: ['https://app.example:8443/callback', 'https://other.example/cb'] },
+    now,
+  );
+  t.deepEqual(ok.origins, ['https://app.example:8443', 'http://127.0.0.1:3000', 'http://localhost', 'https://other.example'], 'each redirect URI registers its origin too');
+  t.deepEqual(ok.grantTypes, ['authorization_code', 'refresh_token'], 'the default grants of a public client: the code flow, not the password grant');
 });
 
 test('a public client revokes its refresh token with client_id alone: the session ends', async (t) => {
@@ -167,7 +178,7 @@ test('CORS on the request itself: only for an origin registered for the client n
 
 test('a disabled public client gets neither tokens nor CORS headers, and its origin no preflight', async (t) => {
   const now = t.context.clock.now();
-  await registerPublicClient(t.context.store, { id: 'short-lived', scope: 'read', audiences: [API], origins: ['https://short.example'] }, now);
+  await registerPublicClient(t.context.store, { id: 'short-lived', grantTypes: ['password'], scope: 'read', audiences: [API], origins: ['https://short.example'] }, now);
   t.is((await preflight(t.context, '/token', 'https://short.example')).headers.get('access-control-allow-origin'), 'https://short.example');
   await disableClient(t.context.store, 'short-lived', now);
   const reply = await login(t.context, 'short-lived', { origin: 'https://short.example' });

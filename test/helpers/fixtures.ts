@@ -34,6 +34,15 @@ export interface World extends Issuer {
 
 export async function startWorld(options: Parameters<typeof startIssuer>[0] = {}): Promise<World> {
   const issuer = await startIssuer(options);
+  try {
+    return await populate(issuer);
+  } catch (error) {
+    await issuer.close(); // a half-built world must not keep the test worker from exiting
+    throw error;
+  }
+}
+
+async function populate(issuer: Issuer): Promise<World> {
   await issuer.createClient({ ...confA, grantTypes: ['password', 'refresh_token', 'client_credentials'], scope: 'read write', audiences: [API] });
   await issuer.createClient({ ...confB, grantTypes: ['client_credentials'], scope: 'read write admin', audiences: [API, OTHER_API] });
   await issuer.createClient({ ...rs1, audiences: [API], introspect: true });

@@ -56,14 +56,26 @@ let users = 0;
 
 export async function startNotesWorld(options: NotesWorldOptions = {}): Promise<NotesWorld> {
   const proxy = await startProxy();
-  const issuer = `${proxy.issuer}${options.issuerPath ?? ''}`;
-  const world = await startWorld({ env: { GATEHOUSE_ISSUER: issuer } });
+  let world: World | undefined;
+  try {
+    return await populate(proxy, (world = await startWorld({ env: { GATEHOUSE_ISSUER: `${proxy.issuer}${options.issuerPath ?? ''}` } })), options);
+  } catch (error) {
+    // A world half started (a slow database on a busy machine) must not keep its servers open: the test
+    // worker could not exit, and the whole run would wait for it.
+    await world?.close().catch(() => {});
+    await proxy.close();
+    throw error;
+  }
+}
+
+async function populate(proxy: IssuerProxy, world: World, options: NotesWorldOptions): Promise<NotesWorld> {
+  const issuer = world.issuer;
   proxy.target = world.url;
   await world.createClient({ ...notesApp, grantTypes: ['password', 'refresh_token'], scope: 'notes:read notes:write', audiences: [NOTES_API, ELSEWHERE_API] });
   await world.createClient({ ...notesRs, audiences: [NOTES_API], introspect: true });
   await registerPublicClient(
     world.store,
-    { id: notesSpa.id, scope: 'notes:read notes:write', audiences: [NOTES_API, ELSEWHERE_API], origins: [notesSpa.origin] },
+    { id: notesSpa.id, grantTypes: ['password', 'refresh_token'], scope: 'notes:read notes:write', audiences: [NOTES_API, ELSEWHERE_API], origins: [notesSpa.origin] },
     world.clock.now(),
   );
   const apiLogs: string[] = [];

@@ -99,3 +99,23 @@ test('1,000,000 expired rows: the janitor clears them in batches while the serve
   t.is(decodeJwt(live.access).payload.sid, (await world.db('sessions').first('id')).id);
   t.is((await world.refresh(live.refresh)).status, 200, 'and it still renews');
 });
+
+test('browser login: expired forms go at once, codes a day after their expiry (a used one still catches its reuse until then), finished login sessions a day after', async (t) => {
+  const { startBrowserWorld, spa } = await import('../helpers/browser-world.js');
+  const { authorizePath, pkce } = await import('../helpers/browser-agent.js');
+  const world = await startBrowserWorld({ env: { GATEHOUSE_SESSION_MAX_AGE: '7200' } });
+  t.teardown(() => world.close());
+  const { code, verifier, agent } = await world.codeFor(spa);
+  t.is((await world.redeem(spa, code, verifier)).status, 200);
+  await agent.get(authorizePath({ clientId: spa.id, redirectUri: spa.redirectUri, challenge: pkce().challenge, extra: { prompt: 'login' } })); // an open form
+  t.like(await runJanitor(world.store, world.clock), { authorizationRequests: 0, authorizationCodes: 0, loginSessions: 0 });
+
+  world.clock.advance(901); // both forms expired (15 min); the used code expired 841 s ago
+  t.like(await runJanitor(world.store, world.clock), { authorizationRequests: 2, authorizationCodes: 0 });
+  t.is((await world.redeem(spa, code, verifier)).json.error, 'invalid_grant', 'the used code is still known');
+
+  world.clock.advance(RETENTION_SECONDS + 7200); // the login session expired more than a day ago
+  t.like(await runJanitor(world.store, world.clock), { authorizationCodes: 1, loginSessions: 1 });
+  t.is(await count(world, 'authorization_codes'), 0);
+  t.is(await count(world, 'login_sessions'), 0);
+});

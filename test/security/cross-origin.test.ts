@@ -16,7 +16,7 @@ const spa = { id: 'spa', origin: 'https://app.example' } as const;
 async function world(t: ExecutionContext): Promise<World> {
   const w = await startWorld({ env: { GATEHOUSE_LOCKOUT_THRESHOLD: '3', GATEHOUSE_LOCKOUT_IP_THRESHOLD: '5' } });
   t.teardown(() => w.close());
-  await registerPublicClient(w.store, { id: spa.id, scope: 'read', audiences: [API], origins: [spa.origin] }, w.clock.now());
+  await registerPublicClient(w.store, { id: spa.id, grantTypes: ['password', 'refresh_token'], scope: 'read', audiences: [API], origins: [spa.origin] }, w.clock.now());
   return w;
 }
 

@@ -4,6 +4,7 @@ import * as publicClients from './002_public_clients.js';
 import * as janitorIndexes from './003_janitor_indexes.js';
 import * as security from './004_security.js';
 import * as hardening from './005_hardening.js';
+import * as browserLogin from './006_browser_login.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['003_janitor_indexes', janitorIndexes],
   ['004_security', security],
   ['005_hardening', hardening],
+  ['006_browser_login', browserLogin],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
