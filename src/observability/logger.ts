@@ -61,7 +61,9 @@ export function createIssuerLogger(options: IssuerLoggerOptions = {}): IssuerLog
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    request: (fields) => base.info(withoutUndefined(fields), 'request'),
+    request: (fields) => {
+      if (base.isLevelEnabled('info')) base.info(withoutUndefined(fields), 'request');
+    },
   };
 }
 
