@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { isUniqueViolation } from './database.js';
-import type { HotReads } from './sqlite-reads.js';
+import type { HotReads } from './hot-reads.js';
 
 export interface ClientRecord {
   id: string;
@@ -74,7 +74,7 @@ export class ClientStore {
   ) {}
 
   async find(id: string): Promise<ClientRecord | undefined> {
-    const row = this.hot ? (this.hot.clientRow(id) as ClientRow | undefined) : await this.db<ClientRow>('clients').where({ id }).first();
+    const row = this.hot ? ((await this.hot.clientRow(id)) as ClientRow | undefined) : await this.db<ClientRow>('clients').where({ id }).first();
     return row && fromRow(row);
   }
 

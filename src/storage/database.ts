@@ -8,7 +8,9 @@ import { ConfigError, type DatabaseConfig } from '../config.js';
 import { silentLogger, type Logger } from '../lib/log.js';
 import { migrationSource } from './migrations/index.js';
 import { SqliteClient } from './sqlite-client.js';
-import { openSqliteReads, type HotReads } from './sqlite-reads.js';
+import type { HotReads } from './hot-reads.js';
+import { openPgReads } from './pg-reads.js';
+import { openSqliteReads } from './sqlite-reads.js';
 
 export type Database = Knex;
 
@@ -136,9 +138,11 @@ export function isUniqueViolation(error: unknown): boolean {
 }
 
 /**
- * Prepared statements for the hot reads, where the dialect allows (a SQLite file); undefined otherwise, and the
- * repositories read through knex.
+ * Prepared statements for the hot reads (storage/hot-reads.ts): on PostgreSQL, and on a SQLite file (an
+ * in-memory database has no second connection to read through); undefined otherwise, and the repositories read
+ * through knex.
  */
-export function openHotReads(config: DatabaseConfig): HotReads | undefined {
-  return config.client === 'sqlite' && config.filename !== ':memory:' ? openSqliteReads(config.filename) : undefined;
+export function openHotReads(config: DatabaseConfig, db: Database): HotReads | undefined {
+  if (config.client === 'postgres') return openPgReads(db);
+  return config.filename !== ':memory:' ? openSqliteReads(config.filename) : undefined;
 }

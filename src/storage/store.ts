@@ -7,7 +7,7 @@ import { ConsentStore } from './consents.js';
 import { JanitorStore } from './janitor.js';
 import { LoginSessionStore } from './login-sessions.js';
 import { knexRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
-import type { HotReads } from './sqlite-reads.js';
+import type { HotReads } from './hot-reads.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
@@ -43,8 +43,8 @@ export class Store {
   readonly consents: ConsentStore;
 
   /**
-   * `hot`: prepared statements for the introspection path (SQLite); only the root store has them, a store bound
-   * to a transaction reads through the transaction.
+   * `hot`: prepared statements for the introspection path (storage/hot-reads.ts); only the root store has them,
+   * a store bound to a transaction reads through the transaction.
    */
   constructor(
     private readonly db: Knex,
@@ -64,8 +64,8 @@ export class Store {
     this.authorizationRequests = new AuthorizationRequestStore(db);
     this.authorizationCodes = new AuthorizationCodeStore(db);
     this.consents = new ConsentStore(db);
-    // Hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
-    this.refreshRotation = hot ? sqliteRotation(db) : knexRotation(this);
+    // SQLite hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
+    this.refreshRotation = hot?.dialect === 'sqlite' ? sqliteRotation(db) : knexRotation(this);
   }
 
   /** One round trip to the database: for readiness checks. */

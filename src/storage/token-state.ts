@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { HotReads } from './sqlite-reads.js';
+import type { HotReads } from './hot-reads.js';
 
 /**
  * Everything that can end an access token before its exp, read in one indexed query: the issuing client, the
@@ -29,7 +29,7 @@ export class TokenStateStore {
 
   /** Returns undefined when the client does not exist. `sid` null = a token without a session. */
   async accessTokenState(clientId: string, sid: string | null, jti: string): Promise<AccessTokenState | undefined> {
-    const row = this.hot ? (this.hot.tokenStateRow(clientId, sid, jti) as StateRow | undefined) : await this.query(clientId, sid, jti);
+    const row = this.hot ? ((await this.hot.tokenStateRow(clientId, sid, jti)) as StateRow | undefined) : await this.query(clientId, sid, jti);
     if (!row) return undefined;
     return {
       clientDisabled: row.client_disabled_at !== null,
@@ -46,7 +46,7 @@ export class TokenStateStore {
     };
   }
 
-  /** The same query as TOKEN_STATE_SQL (storage/sqlite-reads.ts), through knex. */
+  /** The same query as TOKEN_STATE_SQL (storage/hot-reads.ts), through knex: for a store bound to a transaction. */
   private query(clientId: string, sid: string | null, jti: string): Promise<StateRow | undefined> {
     return this.db('clients as c')
       .leftJoin('sessions as s', (join) => join.on('s.id', '=', this.db.raw('?', [sid ?? ''])))
