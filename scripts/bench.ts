@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   const failures = failedRows(runner.rows);
   process.stdout.write(`\nJSON: ${json.file}\nElapsed: ${json.elapsedSeconds} s\n`);
   if (failures.length > 0) {
-    process.stdout.write(`FAILED: ${failures.map((row) => row.scenario).join(', ')} (errors or non-2xx answers; see the notes)\n`);
+    process.stdout.write(`FAILED: ${failures.map((row) => (row.db && options.dbs.length > 1 ? `${row.scenario} [${row.db}]` : row.scenario)).join(', ')} (errors or non-2xx answers; see the notes)\n`);
     return 1;
   }
   return 0;

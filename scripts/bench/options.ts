@@ -17,7 +17,11 @@ export const USAGE = `npm run bench -- [options]
                      The node:http ceiling always runs: every ratio is to it.
   --sessions N       sessions preloaded before the issuer starts (default 100000)
   --fresh-pool N     never-introspected tokens for introspect-fresh (default 100000, or 30000 when --duration <= 3)
-  --db D             sqlite (default: a temp file) or postgres://user@host:port/db (a fresh schema, dropped after)
+  --db D             sqlite (a temp file) or postgres://user@host:port/db (a fresh schema, dropped after);
+                     repeatable: the issuer's scenarios run on the first database, and introspect,
+                     client_credentials and refresh again on each other one, in the same run, so that their
+                     ratios compare like with like. Default: sqlite, then $BENCH_DATABASE_URL or
+                     $TEST_DATABASE_URL when one is set (CI sets it)
   --workers N        GATEHOUSE_WORKERS for the issuer (default: unset, the issuer's own default); server CPU and
                      RSS are then those of the primary and all its workers
   --cpu-prof         run the issuer under node --cpu-prof; the profile goes to bench-results/profiles/ and its
@@ -45,6 +49,8 @@ export const ALL = [
 ] as const;
 export type ScenarioId = (typeof ALL)[number];
 export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-quiet', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server'];
+/** The scenarios run again on every database after the first (the targets compare them across databases). */
+export const COMPARED_ON_EVERY_DB: readonly ScenarioId[] = ['introspect', 'client-credentials', 'refresh'];
 export const PEER_SCENARIOS = ['peer-introspect', 'peer-cc-opaque', 'peer-cc-jwt'] as const satisfies readonly ScenarioId[];
 const ALIASES: Record<string, readonly ScenarioId[]> = {
   all: ALL,
@@ -63,7 +69,8 @@ export interface Options {
   scenarios: Set<ScenarioId>;
   sessions: number;
   freshPool: number;
-  db: string;
+  /** The databases the issuer runs on, in order: the first runs every issuer scenario, the others COMPARED_ON_EVERY_DB. */
+  dbs: string[];
   cpuProf: boolean;
   /** GATEHOUSE_WORKERS for the issuer; undefined leaves it unset. */
   workers: number | undefined;
@@ -92,7 +99,7 @@ export function parseOptions(argv: string[]): Options {
       scenario: { type: 'string', multiple: true },
       sessions: { type: 'string' },
       'fresh-pool': { type: 'string' },
-      db: { type: 'string' },
+      db: { type: 'string', multiple: true },
       'cpu-prof': { type: 'boolean' },
       workers: { type: 'string' },
       settle: { type: 'string' },
@@ -118,8 +125,10 @@ export function parseOptions(argv: string[]): Options {
   scenarios.add('ceiling-http');
   // Every worker inherits --cpu-prof and would write the same file: profile one process at a time.
   if (values['cpu-prof'] && values.workers !== undefined && values.workers !== '1') throw new UsageError('--cpu-prof profiles one process: use it without --workers');
-  const db = values.db ?? 'sqlite';
-  if (db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(db)) throw new UsageError('--db must be sqlite or a postgres:// URL');
+  const fromEnv = process.env.BENCH_DATABASE_URL || process.env.TEST_DATABASE_URL;
+  const dbs = values.db ?? ['sqlite', ...(fromEnv ? [fromEnv] : [])];
+  for (const db of dbs) if (db !== 'sqlite' && !/^postgres(ql)?:\/\//.test(db)) throw new UsageError('--db must be sqlite or a postgres:// URL');
+  if (new Set(dbs).size !== dbs.length) throw new UsageError('--db names the same database twice');
   return {
     duration,
     warmup,
@@ -127,7 +136,7 @@ export function parseOptions(argv: string[]): Options {
     scenarios,
     sessions: integer(values.sessions, 'sessions', 100_000, 100, 10_000_000),
     freshPool: integer(values['fresh-pool'], 'fresh-pool', quick ? 30_000 : 100_000, 1000, 2_000_000),
-    db,
+    dbs,
     cpuProf: values['cpu-prof'] ?? false,
     workers: values.workers === undefined ? undefined : integer(values.workers, 'workers', 1, 1, 64),
     settle: integer(values.settle, 'settle', 0, 0, 3600),

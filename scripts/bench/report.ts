@@ -7,31 +7,34 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './paths.js';
-import { rowById } from './results.js';
+import { DIALECT_NAMES, rowById, type Dialect, type Row } from './results.js';
 import { DISTURBED_CORES, type Runner } from './runner.js';
 import type { IssuerProfile } from './scenarios/issuer.js';
 import { evaluateTargets } from './targets.js';
 
+const dialectOf = (db: string): Dialect => (db === 'sqlite' ? 'sqlite' : 'postgres');
 const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? '—' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
 
 export function formatTable({ options, rows, countPostgres }: Runner): string {
   const http = rowById(rows, 'ceiling-http')?.measured?.rps;
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', '× node:http'];
   const lines: string[][] = [];
+  // With several databases, each issuer row names its own.
+  const name = (row: Row) => (options.dbs.length > 1 && row.db ? `${row.scenario} [${DIALECT_NAMES[row.db]}]` : row.scenario);
   for (const row of rows) {
     const m = row.measured;
     if (!m) {
-      lines.push([row.scenario, row.skipped ? `skipped: ${row.skipped}` : `FAILED: ${row.failed ?? 'no measurement'}`]);
+      lines.push([name(row), row.skipped ? `skipped: ${row.skipped}` : `FAILED: ${row.failed ?? 'no measurement'}`]);
       continue;
     }
-    lines.push([row.scenario, fmt(m.rps, 0), fmt(m.p50, 2), fmt(m.p99, 2), String(m.errors + (row.warmupErrors ?? 0)), http ? fmt(m.rps / http, 2) : '—']);
+    lines.push([name(row), fmt(m.rps, 0), fmt(m.p50, 2), fmt(m.p99, 2), String(m.errors + (row.warmupErrors ?? 0)), http ? fmt(m.rps / http, 2) : '—']);
   }
   const widths = header.map((title, i) => Math.max(title.length, ...lines.filter((line) => line.length > 2).map((line) => (line[i] ?? '').length)));
   const render = (cells: string[]) =>
     cells.length === 2 ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1]}` : cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   const out: string[] = [];
   out.push(
-    `Gatehouse benchmark — ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s of warm-up, ${options.sessions.toLocaleString('en-US')} sessions preloaded, ${options.db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${options.workers === undefined ? '' : `, GATEHOUSE_WORKERS=${options.workers}`}`,
+    `Gatehouse benchmark — ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s of warm-up, ${options.sessions.toLocaleString('en-US')} sessions preloaded, ${options.dbs.map((db) => DIALECT_NAMES[dialectOf(db)]).join(' then ')}${options.workers === undefined ? '' : `, GATEHOUSE_WORKERS=${options.workers}`}`,
   );
   out.push(`${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load generator: autocannon in one process on the same machine`);
   out.push('');
@@ -45,22 +48,26 @@ export function formatTable({ options, rows, countPostgres }: Runner): string {
     for (const row of used) {
       const use = row.server!;
       out.push(
-        `  ${row.scenario.padEnd(widths[0]!)}  server ${use.cores.toFixed(2)}  bench ${fmt(use.benchCores, 2)}${use.dbCores === undefined ? '' : `  postgres ${use.dbCores.toFixed(2)}`}  other ${fmt(use.otherCores, 2)}  RSS ${use.rssStartMb.toFixed(0)} → ${use.rssEndMb.toFixed(0)} MiB`,
+        `  ${name(row).padEnd(widths[0]!)}  server ${use.cores.toFixed(2)}  bench ${fmt(use.benchCores, 2)}${use.dbCores === undefined ? '' : `  postgres ${use.dbCores.toFixed(2)}`}  other ${fmt(use.otherCores, 2)}  RSS ${use.rssStartMb.toFixed(0)} → ${use.rssEndMb.toFixed(0)} MiB`,
       );
     }
     const disturbed = used.filter((row) => (row.server!.otherCores ?? 0) > DISTURBED_CORES);
     if (disturbed.length > 0) {
-      out.push(`  ! other processes used more than ${DISTURBED_CORES} cores during: ${disturbed.map((row) => row.scenario).join(', ')}; those figures are low (try --settle 60)`);
+      out.push(`  ! other processes used more than ${DISTURBED_CORES} cores during: ${disturbed.map(name).join(', ')}; those figures are low (try --settle 60)`);
     }
   }
   const notes = rows.filter((row) => row.notes.length > 0);
   if (notes.length > 0) {
     out.push('', 'Notes:');
-    for (const row of notes) for (const note of row.notes) out.push(`  ${row.scenario}: ${note}`);
+    for (const row of notes) for (const note of row.notes) out.push(`  ${name(row)}: ${note}`);
   }
   const targets = evaluateTargets(rows);
-  out.push('', 'Targets of issue 6 (informative: the bench never fails on speed):');
-  for (const target of targets) out.push(`  ${target.met === undefined ? '·' : target.met ? '✓' : '✗'} ${target.target.padEnd(46)} ${target.value}`);
+  out.push('', 'Targets (informative: the bench never fails on speed):');
+  let group = '';
+  for (const target of targets) {
+    if (target.group !== group) out.push(`  ${(group = target.group)}`);
+    out.push(`    ${target.met === undefined ? '·' : target.met ? '✓' : '✗'} ${target.target.padEnd(58)} ${target.value}`);
+  }
   return out.join('\n');
 }
 
@@ -86,7 +93,8 @@ export function writeJsonReport(runner: Runner, run: { stamp: string; started: n
     command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), kernel: release(), node: process.version },
     commit: gitDescription(),
-    options: { ...options, scenarios: [...options.scenarios], db: options.db === 'sqlite' ? 'sqlite' : 'postgres' },
+    // The database URLs stay out of the report (one may hold a password): their dialects say enough.
+    options: { ...options, scenarios: [...options.scenarios], dbs: options.dbs.map(dialectOf) },
     loadGenerator: 'autocannon (one process, same machine), keep-alive, 1 request in flight per connection',
     rows: rows.map((row) => {
       const http = rowById(rows, 'ceiling-http')?.measured?.rps;

@@ -17,8 +17,13 @@ export interface ServerUse {
   rssEndMb: number;
 }
 
+export type Dialect = 'sqlite' | 'postgres';
+export const DIALECT_NAMES: Record<Dialect, string> = { sqlite: 'SQLite', postgres: 'PostgreSQL' };
+
 export interface Row {
   id: string;
+  /** The issuer's database, for the issuer's rows. */
+  db?: Dialect;
   scenario: string;
   measured?: Measurement;
   /** Errors outside the measured run: its warm-up, runs discarded for interference, concurrent side load. */
@@ -31,9 +36,12 @@ export interface Row {
   notes: string[];
 }
 
-/** The first measured row of scenario `id` (and of that display name, when given). */
-export function rowById(rows: readonly Row[], id: string, scenario?: string): Row | undefined {
-  return rows.find((row) => row.id === id && (scenario === undefined || row.scenario === scenario) && row.measured);
+/**
+ * The first measured row of scenario `id` (and of that display name, when given); `db` picks the issuer's
+ * database (default: whichever ran first).
+ */
+export function rowById(rows: readonly Row[], id: string, scenario?: string, db?: Dialect): Row | undefined {
+  return rows.find((row) => row.id === id && (scenario === undefined || row.scenario === scenario) && (db === undefined || row.db === db) && row.measured);
 }
 
 /** Rows that make the bench exit 1: a scenario that could not run, or any error in or around its measured run. */

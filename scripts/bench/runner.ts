@@ -6,7 +6,7 @@
 import { drive, type LoadSpec, type Measurement } from './load.js';
 import type { Options, ScenarioId } from './options.js';
 import { otherLoad, postgresCpuSeconds, sampleMachine, sampleProcess, stopAllChildren, type Child, type MachineSample, type ProcSample } from './proc.js';
-import { describeErrors, type Row, type ServerUse } from './results.js';
+import { describeErrors, DIALECT_NAMES, type Dialect, type Row, type ServerUse } from './results.js';
 
 export const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -55,6 +55,16 @@ export class Runner {
   readonly rows: Row[] = [];
   /** Set while the issuer runs on PostgreSQL: its server processes are then part of what is measured. */
   countPostgres = false;
+  /**
+   * The issuer's database while its scenarios run: rows are tagged with it (newRow), and `only` (on the databases
+   * after the first) limits the scenarios.
+   */
+  issuerDb: { dialect: Dialect; only?: ReadonlySet<ScenarioId> } | undefined;
+
+  /** A row of scenario `id`, tagged with the issuer's database while the issuer's scenarios run. */
+  newRow(id: ScenarioId, scenario: string): Row {
+    return { id, ...(this.issuerDb ? { db: this.issuerDb.dialect } : {}), scenario, notes: [] };
+  }
   /** A server just started, whose first measured scenario gets three times the warm-up. */
   coldServer: Child | undefined;
 
@@ -128,10 +138,10 @@ export class Runner {
 
   /** A row for scenario `id` when it was asked for; an exception in `run` (or a dead server) fails that row only. */
   async scenario(id: ScenarioId, name: string, run: (row: Row) => Promise<void>, server?: Child): Promise<Row | undefined> {
-    if (!this.options.scenarios.has(id)) return undefined;
-    const row: Row = { id, scenario: name, notes: [] };
+    if (!this.options.scenarios.has(id) || (this.issuerDb?.only && !this.issuerDb.only.has(id))) return undefined;
+    const row = this.newRow(id, name);
     this.rows.push(row);
-    log(`… ${name}`);
+    log(`… ${name}${this.issuerDb && this.options.dbs.length > 1 ? ` [${DIALECT_NAMES[this.issuerDb.dialect]}]` : ''}`);
     try {
       if (server?.hasExited()) {
         const last = server.tail().filter((line) => line.trim() !== '').slice(-2).join(' | ');
@@ -146,7 +156,7 @@ export class Runner {
   }
 
   skip(ids: readonly ScenarioId[], names: Record<string, string>, reason: string): void {
-    for (const id of ids) if (this.options.scenarios.has(id)) this.rows.push({ id, scenario: names[id] ?? id, skipped: reason, notes: [] });
+    for (const id of ids) if (this.options.scenarios.has(id)) this.rows.push({ ...this.newRow(id, names[id] ?? id), skipped: reason });
   }
 }
 

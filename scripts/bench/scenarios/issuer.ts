@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { IssuerRefused, startIssuer, type Issuer, type SessionRef } from '../issuer.js';
-import { ISSUER_SCENARIOS } from '../options.js';
+import { COMPARED_ON_EVERY_DB, ISSUER_SCENARIOS } from '../options.js';
 import { ROOT } from '../paths.js';
 import { sampleProcess, type Child } from '../proc.js';
 import { summarizeProfile, type ProfileSummary } from '../profile.js';
@@ -72,16 +72,36 @@ const LOGIN_STORM_ENV = {
 const OBSERVED_ENV = { GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_LOG_LEVEL: 'info' };
 const QUIET_ENV = { GATEHOUSE_LOG_LEVEL: 'warn' };
 
-/** Runs the issuer's scenarios that were asked for; with --cpu-prof, returns the summary of the issuer's profile. */
+/**
+ * Runs the issuer's scenarios that were asked for on each database of --db: all of them on the first, those
+ * COMPARED_ON_EVERY_DB on the others. With --cpu-prof (first database only), returns the summary of the issuer's
+ * profile.
+ */
 export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerProfile | undefined> {
+  let profile: IssuerProfile | undefined;
+  for (const [i, db] of runner.options.dbs.entries()) {
+    const dialect = db === 'sqlite' ? 'sqlite' : 'postgres';
+    runner.issuerDb = { dialect, ...(i > 0 ? { only: new Set(COMPARED_ON_EVERY_DB) } : {}) };
+    try {
+      const result = await runIssuerOn(runner, stamp, db, i === 0 && runner.options.cpuProf);
+      if (i === 0) profile = result;
+    } finally {
+      runner.issuerDb = undefined;
+    }
+  }
+  return profile;
+}
+
+async function runIssuerOn(runner: Runner, stamp: string, db: string, cpuProf: boolean): Promise<IssuerProfile | undefined> {
   const { options } = runner;
-  const wanted = ISSUER_SCENARIOS.filter((id) => options.scenarios.has(id));
+  const only = runner.issuerDb?.only;
+  const wanted = ISSUER_SCENARIOS.filter((id) => options.scenarios.has(id) && (!only || only.has(id)));
   if (wanted.length === 0) return undefined;
   const profileDir = join(options.out, 'profiles');
   const profileName = `issuer-${stamp}.cpuprofile`;
-  if (options.cpuProf) mkdirSync(profileDir, { recursive: true });
+  if (cpuProf) mkdirSync(profileDir, { recursive: true });
 
-  log(`… preparing the issuer (${options.db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${options.sessions.toLocaleString('en-US')} sessions)`);
+  log(`… preparing the issuer (${db === 'sqlite' ? 'SQLite' : 'PostgreSQL'}, ${options.sessions.toLocaleString('en-US')} sessions)`);
   let issuer: Issuer;
   try {
     issuer = await startIssuer({
@@ -89,8 +109,8 @@ export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerPr
       // Every run (warm-up, measured, each retry) starts fresh chains on every connection; one more set for chains
       // that break.
       chains: options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0,
-      db: options.db,
-      nodeArgs: options.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
+      db,
+      nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
       env: { ...LOGIN_STORM_ENV, ...OBSERVED_ENV, ...(options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) }) },
       root: ROOT,
     });
@@ -241,7 +261,7 @@ export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerPr
     await issuer.close();
   }
 
-  if (options.cpuProf) {
+  if (cpuProf) {
     const file = join(profileDir, profileName);
     if (existsSync(file)) return { summary: summarizeProfile(file, 30), file };
     log(`  no profile was written (looked for ${file}; found ${readdirSync(profileDir).join(', ') || 'nothing'})`);

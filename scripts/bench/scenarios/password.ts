@@ -30,11 +30,11 @@ export async function runPassword(run: IssuerRun, row: Row): Promise<void> {
   const introspectBodies = tokens.map((token) => `token=${token}`);
   let baseline = run.introspectP99;
   if (baseline === undefined) {
-    const base: Row = { id: 'password', scenario: 'introspect (baseline)', notes: [] };
+    const base: Row = run.runner.newRow('password', 'introspect (baseline)');
     runner.rows.push(base);
     baseline = (await runner.measure(base, introspectSpec(introspectBodies, isActive), server)).p99;
   }
-  const storm: Row = { id: 'password', scenario: 'introspect during logins', notes: [] };
+  const storm: Row = run.runner.newRow('password', 'introspect during logins');
   runner.rows.push(storm);
   let during: Measurement;
   let loginsDuring: Measurement;

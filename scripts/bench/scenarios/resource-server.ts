@@ -34,7 +34,7 @@ export async function runResourceServer(run: IssuerRun, row: Row): Promise<void>
   } finally {
     await plain.stop();
   }
-  const guarded: Row = { id: 'resource-server', scenario: 'resource-server: example API + middleware', notes: [] };
+  const guarded: Row = run.runner.newRow('resource-server', 'resource-server: example API + middleware');
   runner.rows.push(guarded);
   const api = await startChild({
     name: 'example-api',
