@@ -13,7 +13,8 @@ export const USAGE = `npm run bench -- [options]
   --connections N    concurrent keep-alive connections (default 50)
   --scenario X       repeatable or comma-separated (default all): ceiling-http, ceiling-koa, introspect,
                      introspect-quiet (the same with metrics and the request log off), introspect-fresh, introspect-inactive, client-credentials, refresh, password,
-                     resource-server, peer (= peer-introspect, peer-cc-opaque, peer-cc-jwt), ceilings, issuer.
+                     resource-server, soak (mixed load for --soak seconds: the issuer's RSS growth),
+                     peer (= peer-introspect, peer-cc-opaque, peer-cc-jwt), ceilings, issuer.
                      The node:http ceiling always runs: every ratio is to it.
   --sessions N       sessions preloaded before the issuer starts (default 100000)
   --fresh-pool N     never-introspected tokens for introspect-fresh (default 100000, or 30000 when --duration <= 3)
@@ -29,6 +30,7 @@ export const USAGE = `npm run bench -- [options]
   --settle S         for a shared machine: before each run, wait up to S seconds for other processes to leave the
                      CPUs idle, and run again (up to 3 times) a measured run they disturbed (default 0: off).
                      Every run reports the CPU other processes used meanwhile.
+  --soak S           seconds of the soak scenario's measured mixed load (default 300, or 20 when --duration <= 3)
   --out DIR          where the JSON goes (default bench-results)
 `;
 
@@ -46,9 +48,10 @@ export const ALL = [
   'peer-introspect',
   'peer-cc-opaque',
   'peer-cc-jwt',
+  'soak',
 ] as const;
 export type ScenarioId = (typeof ALL)[number];
-export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-quiet', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server'];
+export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-quiet', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server', 'soak'];
 /** The scenarios run again on every database after the first (the targets compare them across databases). */
 export const COMPARED_ON_EVERY_DB: readonly ScenarioId[] = ['introspect', 'client-credentials', 'refresh'];
 export const PEER_SCENARIOS = ['peer-introspect', 'peer-cc-opaque', 'peer-cc-jwt'] as const satisfies readonly ScenarioId[];
@@ -75,6 +78,7 @@ export interface Options {
   /** GATEHOUSE_WORKERS for the issuer; undefined leaves it unset. */
   workers: number | undefined;
   settle: number;
+  soak: number;
   out: string;
 }
 
@@ -103,6 +107,7 @@ export function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean' },
       workers: { type: 'string' },
       settle: { type: 'string' },
+      soak: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -140,6 +145,7 @@ export function parseOptions(argv: string[]): Options {
     cpuProf: values['cpu-prof'] ?? false,
     workers: values.workers === undefined ? undefined : integer(values.workers, 'workers', 1, 1, 64),
     settle: integer(values.settle, 'settle', 0, 0, 3600),
+    soak: integer(values.soak, 'soak', quick ? 20 : 300, 5, 3600),
     out: resolve(ROOT, values.out ?? 'bench-results'),
   };
 }

@@ -55,6 +55,9 @@ export function evaluateTargets(rows: readonly Row[]): Target[] {
   add('PostgreSQL refresh ≥ 50% of SQLite', percent(rps('refresh', 'postgres'), refresh), 50, '%');
   add('PostgreSQL client_credentials ≥ 70% of SQLite', percent(rps('client-credentials', 'postgres'), cc), 70, '%');
 
+  const soak = rowById(rows, 'soak', undefined, 'sqlite')?.server;
+  add('RSS growth < 5% over the soak (mixed load)', soak ? ((soak.rssEndMb - soak.rssStartMb) / soak.rssStartMb) * 100 : undefined, 5, '%', false);
+
   group = 'issue 13: observability';
   add('introspect with metrics + request log ≥ 90% of without', percent(introspect?.rps, rps('introspect-quiet', 'sqlite')), 90, '%');
 

@@ -15,6 +15,7 @@ import { closers, log, MAX_RETRIES, type Runner, type RunSpec } from '../runner.
 import { FORM, hasAccessToken, isActive } from './common.js';
 import { runPassword } from './password.js';
 import { runResourceServer } from './resource-server.js';
+import { runSoak } from './soak.js';
 
 export const ISSUER_NAMES: Record<string, string> = {
   introspect: 'introspect',
@@ -25,6 +26,7 @@ export const ISSUER_NAMES: Record<string, string> = {
   refresh: 'refresh',
   password: 'password login',
   'resource-server': 'resource-server round trip',
+  soak: 'soak: mixed load, RSS growth',
 };
 
 /** What the issuer's scenarios share. */
@@ -108,7 +110,10 @@ async function runIssuerOn(runner: Runner, stamp: string, db: string, cpuProf: b
       sessions: options.sessions,
       // Every run (warm-up, measured, each retry) starts fresh chains on every connection; one more set for chains
       // that break.
-      chains: options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0,
+      chains:
+        (options.scenarios.has('refresh') ? options.connections * (3 + (options.settle > 0 ? MAX_RETRIES : 0)) : 0) +
+        // the soak's 10 refresh connections, warm-up and measured run, and as many spares
+        (options.scenarios.has('soak') ? 40 : 0),
       db,
       nodeArgs: cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${profileName}`] : [],
       env: { ...LOGIN_STORM_ENV, ...OBSERVED_ENV, ...(options.workers === undefined ? {} : { GATEHOUSE_WORKERS: String(options.workers) }) },
@@ -254,6 +259,8 @@ async function runIssuerOn(runner: Runner, stamp: string, db: string, cpuProf: b
     await runner.scenario('password', ISSUER_NAMES.password!, (row) => runPassword(run, row), server);
 
     await runner.scenario('resource-server', ISSUER_NAMES['resource-server']!, (row) => runResourceServer(run, row), server);
+
+    await runner.scenario('soak', ISSUER_NAMES.soak!, (row) => runSoak(run, row), server);
   } finally {
     const rssAtEnd = sampleProcess(server.pid);
     if (rssAtEnd) log(`  issuer RSS at the end: ${rssAtEnd.rssMb.toFixed(0)} MiB`);
