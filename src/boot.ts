@@ -29,7 +29,7 @@ export async function openRuntime(config: Config, log?: Logger): Promise<Runtime
     await db.destroy();
     throw error;
   }
-  const hot = openHotReads(config.database);
+  const hot = openHotReads(config.database, db);
   return {
     db,
     store: new Store(db, hot),
