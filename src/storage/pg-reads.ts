@@ -8,12 +8,20 @@
 import type { Knex } from 'knex';
 import { CLIENT_ROW_SQL, TOKEN_STATE_SQL, type HotReads } from './hot-reads.js';
 
-interface PgConnection {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Array<Record<string, unknown>> }>;
+/** A node-postgres client, as knex's pool hands it out. */
+export interface PgConnection {
+  query(config: string | { name: string; text: string; values: unknown[] }): Promise<{ rowCount: number | null; rows: Array<Record<string, unknown>> }>;
+  /** Set when the connection must not be handed out again: knex's pool destroys it at the next validation. */
+  __knex__disposed?: unknown;
+}
+
+/** knex's pool, for statements of our own on its connections. */
+export function pgPool(db: Knex): { acquireConnection(): Promise<PgConnection>; releaseConnection(connection: PgConnection): Promise<void> } {
+  return db.client as ReturnType<typeof pgPool>;
 }
 
 /** `?` placeholders as PostgreSQL's $1, $2, …: the SQL is ours and holds no literal question mark. */
-const numbered = (sql: string) => {
+export const numbered = (sql: string) => {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 };
@@ -22,7 +30,7 @@ const CLIENT_ROW = { name: 'gatehouse_client_row', text: numbered(CLIENT_ROW_SQL
 const TOKEN_STATE = { name: 'gatehouse_token_state', text: numbered(TOKEN_STATE_SQL) };
 
 export function openPgReads(db: Knex): HotReads {
-  const client = db.client as { acquireConnection(): Promise<PgConnection>; releaseConnection(connection: PgConnection): Promise<void> };
+  const client = pgPool(db);
   const first = async (statement: { name: string; text: string }, values: unknown[]) => {
     const connection = await client.acquireConnection();
     try {

@@ -2,7 +2,8 @@
  * Refresh-token rotation as one storage verb (the shape of fosite's RotateRefreshToken): the grant plans what
  * should happen given what is stored — a pure decision — and the store carries the plan out atomically. On a
  * SQLite file the whole rotation is one synchronous better-sqlite3 transaction of prepared statements, which
- * holds the write lock for microseconds instead of across a chain of awaits; elsewhere it is a knex transaction.
+ * holds the write lock for microseconds instead of across a chain of awaits; on PostgreSQL it is a transaction
+ * of named prepared statements on one connection of knex's pool; a store bound to a transaction uses knex.
  *
  * A step can find that another request changed the token between the read and the write (several instances on
  * one database): then the token is read again, inside the same transaction, and planned anew.
@@ -10,6 +11,7 @@
 import type { AuditRecord } from './audit.js';
 import type { Database } from './database.js';
 import { contextFromRow, FIND_WITH_SESSION_SQL, type RefreshTokenContext, type RefreshTokenRecord } from './refresh-tokens.js';
+import { numbered, pgPool, type PgConnection } from './pg-reads.js';
 import type { Store } from './store.js';
 
 export type RotationStep<T> =
@@ -92,6 +94,10 @@ function runSync<T>(steps: Generator<unknown, T, any>): T {
   return next.value;
 }
 
+/** PostgreSQL serialization_failure and deadlock_detected: the transaction was rolled back as a whole. */
+const isRetryable = (error: unknown) => ['40001', '40P01'].includes((error as { code?: string } | null)?.code ?? '');
+const MAX_ATTEMPTS = 4;
+
 /** Any dialect, through knex: a transaction of conditional UPDATEs. */
 export function knexRotation(store: Store): RefreshRotation {
   return {
@@ -162,6 +168,74 @@ export function sqliteRotation(db: Database): RefreshRotation {
         return connection.transaction(() => runSync(carryOut(tokenHash, plan, statements))).immediate();
       } finally {
         await db.client.releaseConnection(connection);
+      }
+    },
+  };
+}
+
+/** The statements of prepareStatements, named, so that node-postgres prepares each once per connection. */
+const PG = Object.fromEntries(
+  Object.entries({
+    find: FIND_WITH_SESSION_SQL,
+    endSession: "UPDATE sessions SET ended_at = ?, end_reason = 'refresh_reuse' WHERE id = ? AND ended_at IS NULL",
+    audit: 'INSERT INTO audit_events (id, at, type, actor, subject, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    markChildUsed: 'UPDATE refresh_tokens SET child_used_at = COALESCE(child_used_at, ?) WHERE token_hash = ?',
+    consume: 'UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL',
+    supersede: 'UPDATE refresh_tokens SET rotated_at = ?, superseded_at = ? WHERE parent_hash = ? AND token_hash <> ? AND rotated_at IS NULL',
+    claimReplay: 'UPDATE refresh_tokens SET child_used_at = NULL WHERE token_hash = ? AND child_used_at IS NULL',
+    insert: 'INSERT INTO refresh_tokens (token_hash, session_id, parent_hash, created_at, expires_at, rotated_at) VALUES (?, ?, ?, ?, ?, ?)',
+  }).map(([name, sql]) => [name, { name: `gatehouse_rotation_${name}`, text: numbered(sql) }]),
+) as Record<'find' | 'endSession' | 'audit' | 'markChildUsed' | 'consume' | 'supersede' | 'claimReplay' | 'insert', { name: string; text: string }>;
+
+function pgVerbs(connection: PgConnection): Verbs {
+  const run = (statement: { name: string; text: string }, values: unknown[]) => connection.query({ ...statement, values });
+  const changed = async (statement: { name: string; text: string }, values: unknown[]) => (await run(statement, values)).rowCount === 1;
+  return {
+    find: async (hash) => {
+      const row = (await run(PG.find, [hash])).rows[0];
+      return row && contextFromRow(row);
+    },
+    endSession: (sessionId, at) => changed(PG.endSession, [at, sessionId]),
+    audit: (a) => run(PG.audit, [a.id, a.at, a.type, a.actor, a.subject, a.clientId, a.detail]),
+    markChildUsed: (parent, at) => run(PG.markChildUsed, [at, parent]),
+    consume: (hash, at) => changed(PG.consume, [at, hash]),
+    supersedeSiblings: (parent, used, at) => run(PG.supersede, [at, at, parent, used]),
+    claimReplay: (hash) => changed(PG.claimReplay, [hash]),
+    insert: (t) => run(PG.insert, [t.tokenHash, t.sessionId, t.parentHash, t.createdAt, t.expiresAt, t.rotatedAt]),
+  };
+}
+
+/**
+ * PostgreSQL: the rotation as BEGIN … COMMIT of named prepared statements on one connection of knex's pool
+ * (GATEHOUSE_DB_POOL_MAX bounds it with everything else; its statement and query timeouts apply). The same
+ * steps as every other path (carryOut), the same retry of a transaction the database rolled back for a
+ * serialization failure or a deadlock. A connection whose ROLLBACK failed is not handed out again.
+ */
+export function pgRotation(db: Database): RefreshRotation {
+  const pool = pgPool(db);
+  return {
+    async rotate(tokenHash, plan) {
+      for (let attempt = 1; ; attempt++) {
+        const connection = await pool.acquireConnection();
+        let open = false;
+        try {
+          await connection.query('BEGIN');
+          open = true;
+          const result = await runAsync(carryOut(tokenHash, plan, pgVerbs(connection)));
+          await connection.query('COMMIT');
+          open = false;
+          return result;
+        } catch (error) {
+          if (open) {
+            await connection.query('ROLLBACK').catch((rollbackError: unknown) => {
+              connection.__knex__disposed = rollbackError; // knex's pool then destroys it instead of reusing it
+            });
+          }
+          if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+        } finally {
+          await pool.releaseConnection(connection);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
       }
     },
   };

@@ -6,7 +6,7 @@ import { ClientStore } from './clients.js';
 import { ConsentStore } from './consents.js';
 import { JanitorStore } from './janitor.js';
 import { LoginSessionStore } from './login-sessions.js';
-import { knexRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
+import { knexRotation, pgRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
 import type { HotReads } from './hot-reads.js';
 import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
@@ -64,8 +64,9 @@ export class Store {
     this.authorizationRequests = new AuthorizationRequestStore(db);
     this.authorizationCodes = new AuthorizationCodeStore(db);
     this.consents = new ConsentStore(db);
+    // Only the root store has hot reads: a store bound to a transaction rotates through that transaction (knex).
     // SQLite hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
-    this.refreshRotation = hot?.dialect === 'sqlite' ? sqliteRotation(db) : knexRotation(this);
+    this.refreshRotation = hot?.dialect === 'sqlite' ? sqliteRotation(db) : hot?.dialect === 'postgres' ? pgRotation(db) : knexRotation(this);
   }
 
   /** One round trip to the database: for readiness checks. */
