@@ -5,7 +5,7 @@
  */
 import type { KeyRing, SigningKey } from '../keys/key-ring.js';
 import { randomToken } from '../lib/crypto.js';
-import { signCompact, verifySignature } from './jws.js';
+import { signCompactAsync, verifySignatureAsync } from './jws.js';
 import type { VerifiedToken, VerifiedTokenCache } from './verified-cache.js';
 
 export interface AccessTokenClaims {
@@ -28,10 +28,10 @@ const AT_JWT_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 const ALLOWED_HEADER = new Set(['alg', 'kid', 'typ']);
 const MAX_TOKEN_LENGTH = 8192;
 
-/** Signs with the ring's current key. Synchronous node:crypto under an async signature, for callers' ease. */
+/** Signs with the ring's current key, on libuv's thread pool (jws.ts). */
 export async function signAccessToken(key: SigningKey, claims: Omit<AccessTokenClaims, 'jti'>): Promise<{ token: string; claims: AccessTokenClaims }> {
   const full: AccessTokenClaims = { ...claims, jti: randomToken(16) };
-  return { token: signCompact(key.alg, key.privateKey, key.encodedHeader, full), claims: full };
+  return { token: await signCompactAsync(key.alg, key.privateKey, key.encodedHeader, full), claims: full };
 }
 
 /** True when a string has the shape of a compact JWS; anything else is treated as an opaque token. */
@@ -52,8 +52,8 @@ function decodeJson(segment: string): Record<string, unknown> | undefined {
 const isInteger = (value: unknown): value is number => typeof value === 'number' && Number.isSafeInteger(value);
 const isText = (value: unknown): value is string => typeof value === 'string' && value !== '';
 
-/** Checks the header and the signature; the claims as signed, or null. */
-function verifySigned(ring: KeyRing, token: string): VerifiedToken | null {
+/** Checks the header and the signature (on libuv's thread pool); the claims as signed, or null. */
+async function verifySigned(ring: KeyRing, token: string): Promise<VerifiedToken | null> {
   if (token.length > MAX_TOKEN_LENGTH) return null;
   const [headerSegment, payloadSegment, signature, extra] = token.split('.');
   if (headerSegment === undefined || payloadSegment === undefined || signature === undefined || extra !== undefined) return null;
@@ -63,7 +63,7 @@ function verifySigned(ring: KeyRing, token: string): VerifiedToken | null {
   if (typeof header.kid !== 'string') return null;
   const key = ring.verifier(header.kid);
   if (!key || header.alg !== key.alg) return null;
-  if (!verifySignature(key.alg, key.publicKey, `${headerSegment}.${payloadSegment}`, signature)) return null;
+  if (!(await verifySignatureAsync(key.alg, key.publicKey, `${headerSegment}.${payloadSegment}`, signature))) return null;
   const claims = decodeJson(payloadSegment);
   if (!claims || !hasClaimTypes(claims)) return null;
   return { kid: key.kid, claims };
@@ -93,7 +93,7 @@ export async function verifyAccessToken(ring: KeyRing, token: string, issuer: st
   let verified = cache?.get(token);
   if (verified && !ring.verifier(verified.kid)) return null; // the key was revoked or removed since
   if (!verified) {
-    const checked = verifySigned(ring, token);
+    const checked = await verifySigned(ring, token);
     if (!checked) return null;
     verified = checked;
     cache?.set(token, verified);

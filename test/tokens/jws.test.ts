@@ -2,7 +2,7 @@
 import test from 'ava';
 import { generateKeyPairSync } from 'node:crypto';
 import { compactVerify, CompactSign } from 'jose';
-import { encodeHeader, signCompact, verifySignature } from '../../src/tokens/jws.js';
+import { encodeHeader, signCompact, signCompactAsync, verifySignature, verifySignatureAsync } from '../../src/tokens/jws.js';
 
 const pairs = {
   ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
@@ -26,5 +26,33 @@ for (const [alg, generate] of Object.entries(pairs)) {
     t.false(verifySignature(alg, publicKey, `${header}.${payload}`, ''), 'no signature');
     t.false(verifySignature(alg, publicKey, `${header}.${payload}`, 'not*base64url'), 'not base64url');
     t.false(verifySignature('HS256', publicKey, `${header}.${payload}`, signature), 'an algorithm that is not supported');
+  });
+}
+
+for (const [alg, generate] of Object.entries(pairs)) {
+  test(`${alg}: the thread-pool forms agree with jose and with the synchronous forms`, async (t) => {
+    const { publicKey, privateKey } = generate();
+    const encoded = encodeHeader({ alg, kid: 'k1', typ: 'at+jwt' });
+    const token = await signCompactAsync(alg, privateKey, encoded, { sub: 'y', n: 2 });
+    const verified = await compactVerify(token, publicKey, { algorithms: [alg] });
+    t.deepEqual(JSON.parse(Buffer.from(verified.payload).toString()), { sub: 'y', n: 2 });
+    await t.throwsAsync(signCompactAsync('HS256', privateKey, encoded, {}), { instanceOf: TypeError });
+
+    const theirs = await new CompactSign(Buffer.from('{"a":2}')).setProtectedHeader({ alg }).sign(privateKey);
+    const [header, payload, signature] = theirs.split('.') as [string, string, string];
+    const input = `${header}.${payload}`;
+    t.true(await verifySignatureAsync(alg, publicKey, input, signature));
+    const refused: Array<[string, string, string]> = [
+      ['another input', `${input}x`, signature],
+      ['another signature', input, signature.slice(0, -2) + (signature.endsWith('AA') ? 'BB' : 'AA')],
+      ['no signature', input, ''],
+      ['not base64url', input, 'not*base64url'],
+      ['padded base64url', input, `${signature}=`],
+    ];
+    for (const [why, data, sig] of refused) {
+      t.false(await verifySignatureAsync(alg, publicKey, data, sig), why);
+      t.is(await verifySignatureAsync(alg, publicKey, data, sig), verifySignature(alg, publicKey, data, sig), `${why}: the same answer as the synchronous form`);
+    }
+    t.false(await verifySignatureAsync('HS256', publicKey, input, signature), 'an algorithm that is not supported');
   });
 }
