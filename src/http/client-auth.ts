@@ -52,12 +52,24 @@ export function readClientCredentials(ctx: Context, form: FormParams): ClientCre
   throw invalidClient('no client credentials');
 }
 
+/** A client row the caller read already, with what else it needed (storage/token-state.ts callerAndTokenState). */
+export interface PrereadClient {
+  id: string;
+  client: ClientRecord | undefined;
+}
+
 /**
  * Authenticates the client of a request. Unknown client, wrong secret and disabled client give one identical
  * answer. Secrets are 256-bit random values, so a fast hash compared in constant time is enough: no slow hash
- * belongs on the introspection path.
+ * belongs on the introspection path. `preread`: the row of the client named `preread.id`, read already; used
+ * when the request names that client.
  */
-export async function authenticateClient(ctx: Context, form: FormParams, deps: Pick<Deps, 'store' | 'throttle' | 'clock' | 'metrics'>): Promise<ClientRecord> {
+export async function authenticateClient(
+  ctx: Context,
+  form: FormParams,
+  deps: Pick<Deps, 'store' | 'throttle' | 'clock' | 'metrics'>,
+  preread?: PrereadClient,
+): Promise<ClientRecord> {
   const credentials = readClientCredentials(ctx, form);
   // An address blocked by earlier failures (as far as this instance knows: no database read on the hot path).
   const wait = deps.throttle.clientAddressWait(ctx.ip);
@@ -66,7 +78,8 @@ export async function authenticateClient(ctx: Context, form: FormParams, deps: P
     deps.metrics.throttled('address-blocked');
     throw tooManyAttempts(wait);
   }
-  const client = credentials.clientId.length <= 128 ? await deps.store.clients.find(credentials.clientId) : undefined;
+  const client =
+    credentials.clientId.length > 128 ? undefined : preread?.id === credentials.clientId ? preread.client : await deps.store.clients.find(credentials.clientId);
   // A browser names the page that sent the request in Origin (`null` for opaque origins: sandboxed frames, data:
   // URLs). A request from a page the client did not register is refused before any secret or password is checked
   // or counted: otherwise any web page could post a form here and run up the counters of its visitor's address.

@@ -27,7 +27,7 @@ export interface ClientRecord {
   disabledAt: number | null;
 }
 
-interface ClientRow {
+export interface ClientRow {
   id: string;
   secret_hash: string | null;
   previous_secret_hash: string | null;
@@ -47,7 +47,7 @@ interface ClientRow {
 
 const words = (value: string): string[] => (value === '' ? [] : value.split(' '));
 
-function fromRow(row: ClientRow): ClientRecord {
+export function clientFromRow(row: ClientRow): ClientRecord {
   return {
     id: row.id,
     secretHash: row.secret_hash,
@@ -75,12 +75,12 @@ export class ClientStore {
 
   async find(id: string): Promise<ClientRecord | undefined> {
     const row = this.hot ? ((await this.hot.clientRow(id)) as ClientRow | undefined) : await this.db<ClientRow>('clients').where({ id }).first();
-    return row && fromRow(row);
+    return row && clientFromRow(row);
   }
 
   async list(): Promise<ClientRecord[]> {
     const rows = await this.db<ClientRow>('clients').orderBy('created_at').orderBy('id');
-    return rows.map(fromRow);
+    return rows.map(clientFromRow);
   }
 
   async count(): Promise<number> {

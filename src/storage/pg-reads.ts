@@ -6,7 +6,7 @@
  * those of any other query (storage/database.ts classifies them: a lost database is a 503).
  */
 import type { Knex } from 'knex';
-import { CLIENT_ROW_SQL, TOKEN_STATE_SQL, type HotReads } from './hot-reads.js';
+import { CALLER_AND_TOKEN_STATE_SQL, CLIENT_ROW_SQL, TOKEN_STATE_SQL, type HotReads } from './hot-reads.js';
 
 /** A node-postgres client, as knex's pool hands it out. */
 export interface PgConnection {
@@ -28,6 +28,7 @@ export const numbered = (sql: string) => {
 
 const CLIENT_ROW = { name: 'gatehouse_client_row', text: numbered(CLIENT_ROW_SQL) };
 const TOKEN_STATE = { name: 'gatehouse_token_state', text: numbered(TOKEN_STATE_SQL) };
+const CALLER_AND_TOKEN_STATE = { name: 'gatehouse_caller_and_token_state', text: numbered(CALLER_AND_TOKEN_STATE_SQL) };
 
 export function openPgReads(db: Knex): HotReads {
   const client = pgPool(db);
@@ -44,6 +45,7 @@ export function openPgReads(db: Knex): HotReads {
     dialect: 'postgres',
     clientRow: (id) => first(CLIENT_ROW, [id]),
     tokenStateRow: (clientId, sid, jti) => first(TOKEN_STATE, [sid ?? '', jti, clientId]),
+    callerAndTokenStateRow: (callerId, clientId, sid, jti) => first(CALLER_AND_TOKEN_STATE, [clientId, sid ?? '', jti, callerId]),
     close: () => {},
   };
 }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { clientFromRow, type ClientRecord, type ClientRow } from './clients.js';
 import type { HotReads } from './hot-reads.js';
 
 /**
@@ -21,6 +22,22 @@ interface StateRow {
   revoked_jti: string | null;
 }
 
+function stateFromRow(row: StateRow): AccessTokenState {
+  return {
+    clientDisabled: row.client_disabled_at !== null,
+    session:
+      row.session_id === null
+        ? null
+        : {
+            endedAt: row.session_ended_at === null ? null : Number(row.session_ended_at),
+            expiresAt: Number(row.session_expires_at),
+            userDisabled: row.user_disabled_at !== null,
+            username: row.username ?? '',
+          },
+    revoked: row.revoked_jti !== null,
+  };
+}
+
 export class TokenStateStore {
   constructor(
     private readonly db: Knex,
@@ -30,20 +47,28 @@ export class TokenStateStore {
   /** Returns undefined when the client does not exist. `sid` null = a token without a session. */
   async accessTokenState(clientId: string, sid: string | null, jti: string): Promise<AccessTokenState | undefined> {
     const row = this.hot ? ((await this.hot.tokenStateRow(clientId, sid, jti)) as StateRow | undefined) : await this.query(clientId, sid, jti);
-    if (!row) return undefined;
-    return {
-      clientDisabled: row.client_disabled_at !== null,
-      session:
-        row.session_id === null
-          ? null
-          : {
-              endedAt: row.session_ended_at === null ? null : Number(row.session_ended_at),
-              expiresAt: Number(row.session_expires_at),
-              userDisabled: row.user_disabled_at !== null,
-              username: row.username ?? '',
-            },
-      revoked: row.revoked_jti !== null,
-    };
+    return row && stateFromRow(row);
+  }
+
+  /**
+   * The client row of `callerId` and the state of a token (as accessTokenState), read together: one statement
+   * where the hot reads exist, two queries otherwise. `caller` is undefined when that client does not exist,
+   * and `state` then is not read.
+   */
+  async callerAndTokenState(
+    callerId: string,
+    token: { clientId: string; sid: string | null; jti: string },
+  ): Promise<{ caller: ClientRecord | undefined; state: AccessTokenState | undefined }> {
+    if (!this.hot) {
+      const row = await this.db<ClientRow>('clients').where({ id: callerId }).first();
+      if (!row) return { caller: undefined, state: undefined };
+      return { caller: clientFromRow(row), state: await this.accessTokenState(token.clientId, token.sid, token.jti) };
+    }
+    const row = (await this.hot.callerAndTokenStateRow(callerId, token.clientId, token.sid, token.jti)) as
+      | (ClientRow & StateRow & { token_client_id: string | null })
+      | undefined;
+    if (!row) return { caller: undefined, state: undefined };
+    return { caller: clientFromRow(row), state: row.token_client_id === null ? undefined : stateFromRow(row) };
   }
 
   /** The same query as TOKEN_STATE_SQL (storage/hot-reads.ts), through knex: for a store bound to a transaction. */

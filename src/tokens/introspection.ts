@@ -4,6 +4,7 @@
  * the database on every call, so an end made anywhere shows at the very next request (RFC 7662 §4).
  */
 import type { Deps } from '../deps.js';
+import type { AccessTokenState } from '../storage/token-state.js';
 import { isSessionAlive } from '../sessions/lifetime.js';
 import { looksLikeJwt, verifyAccessToken, type AccessTokenClaims } from './access-token.js';
 import { hashRefreshToken } from './refresh-token.js';
@@ -14,11 +15,17 @@ export interface ActiveAccessToken {
   username?: string;
 }
 
-export async function inspectAccessToken(deps: Deps, token: string): Promise<ActiveAccessToken | null> {
+/** The state of the token with this `jti`, read already (storage/token-state.ts callerAndTokenState). */
+export interface PrereadState {
+  jti: string;
+  state: AccessTokenState | undefined;
+}
+
+export async function inspectAccessToken(deps: Deps, token: string, preread?: PrereadState): Promise<ActiveAccessToken | null> {
   const now = deps.clock.now();
   const claims = await verifyAccessToken(deps.keys.ring, token, deps.issuer, now, deps.keys.verifiedTokens);
   if (!claims) return null;
-  const state = await deps.store.tokenState.accessTokenState(claims.client_id, claims.sid ?? null, claims.jti);
+  const state = preread?.jti === claims.jti ? preread.state : await deps.store.tokenState.accessTokenState(claims.client_id, claims.sid ?? null, claims.jti);
   if (!state || state.clientDisabled || state.revoked) return null;
   if (claims.sid === undefined) return { claims };
   if (!state.session || !isSessionAlive(state.session, state.session.userDisabled, now)) return null;
@@ -34,9 +41,14 @@ export const INACTIVE: IntrospectionResponse = Object.freeze({ active: false as 
  * Introspection on behalf of `caller`. An access token is reported only to a resource server it was issued for
  * (its `aud` is one of the caller's audiences, RFC 7662 §4); a refresh token only to the client that holds it.
  */
-export async function introspect(deps: Deps, caller: { id: string; audiences: readonly string[] }, token: string): Promise<IntrospectionResponse> {
+export async function introspect(
+  deps: Deps,
+  caller: { id: string; audiences: readonly string[] },
+  token: string,
+  preread?: PrereadState,
+): Promise<IntrospectionResponse> {
   if (looksLikeJwt(token)) {
-    const active = await inspectAccessToken(deps, token);
+    const active = await inspectAccessToken(deps, token, preread);
     if (!active || !caller.audiences.includes(active.claims.aud)) return INACTIVE;
     const { claims, username } = active;
     return {

@@ -440,3 +440,16 @@ test('INT-08 a token signed by a key revoked since (gatehouse keys revoke) is {"
     await world.close();
   }
 });
+
+test('INT-03 a token seen before is read with its caller in one statement: the caller is still authenticated from that row', async (t) => {
+  const { access } = await t.context.login();
+  const gate = await t.context.createClient({ id: 'int-gate', audiences: [API], introspect: true });
+  assertActive(t, await t.context.introspect(access, gate), 'first: the token is verified and cached');
+  assertActive(t, await t.context.introspect(access, gate), 'again: caller and token state from one read');
+  assertInvalidClient(t, await t.context.introspect(access, { id: gate.id, secret: `${gate.secret}x` }));
+  assertInvalidClient(t, await t.context.introspect(access, { id: 'int-no-such-caller', secret: gate.secret }));
+  assertInactive(t, await t.context.introspect(access, rs2), 'another caller, not of the audience');
+  await disableClient(t.context.store, gate.id, t.context.clock.now());
+  assertInvalidClient(t, await t.context.introspect(access, gate));
+  assertActive(t, await t.context.introspect(access), 'an enabled caller still sees it active');
+});
