@@ -40,6 +40,8 @@ export interface Config {
   readonly trustProxyHops: number;
   /** How often the janitor deletes expired rows; 0 turns it off. */
   readonly janitorIntervalSeconds: number;
+  /** How long the event outbox keeps an event (Shared Signals receivers that lag longer miss it). */
+  readonly eventRetentionSeconds: number;
   /** Processes serving requests (node:cluster); everything they share lives in the database. */
   readonly workers: number;
   /** Brute-force thresholds: failures before waiting starts, per (username, IP), per IP, per username; the longest wait. */
@@ -234,6 +236,7 @@ export function loadConfig(env: Env): Config {
     clockLeewaySeconds,
     trustProxyHops: readTrustedHops(env),
     janitorIntervalSeconds: readInteger(env, 'GATEHOUSE_JANITOR_INTERVAL', 600, 0, DAY),
+    eventRetentionSeconds: readInteger(env, 'GATEHOUSE_EVENT_RETENTION_SECONDS', 7 * DAY, 60, YEAR),
     workers: readInteger(env, 'GATEHOUSE_WORKERS', 1, 1, 64),
     lockout: {
       perUserAndAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_THRESHOLD', 5, 1, 1000),

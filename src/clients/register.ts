@@ -104,6 +104,7 @@ export async function disableClient(store: Store, id: string, now: number): Prom
     if (!(await tx.clients.disable(id, now))) throw new OperationRefused(`no client ${id}`);
     const ended = await tx.sessions.endAll({ clientId: id }, now, 'client_disabled');
     await audit(tx, now, { type: 'client_disabled', actor: 'cli', subject: id, clientId: id, detail: `${ended} session(s) ended` });
+    await tx.events.append(now, { type: 'client_disabled', clientId: id, reason: 'client_disabled', initiator: 'admin' });
   });
 }
 

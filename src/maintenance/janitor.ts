@@ -3,7 +3,8 @@
  * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), sessions and
  * login sessions a day after they ended or expired, authorization codes a day after they expired (a used code
  * is kept until then, so that its second use is still recognised), pending login forms as soon as they expire,
- * brute-force counters idle for 30 days, and audit events after 90 days. Small batches with a pause between
+ * brute-force counters idle for 30 days, audit events after 90 days, and outbox events after
+ * GATEHOUSE_EVENT_RETENTION_SECONDS (with the Shared Signals deliveries still waiting for them). Small batches with a pause between
  * them keep every statement short, so the server goes on answering while a large backlog is cleaned; deletes
  * are idempotent, so every instance may run it.
  */
@@ -18,11 +19,15 @@ export const RETENTION_SECONDS = 86_400;
 const THROTTLE_RETENTION_SECONDS = 30 * 86_400;
 /** How long the audit trail is kept. */
 export const AUDIT_RETENTION_SECONDS = 90 * 86_400;
+/** How long outbox events are kept unless configured (GATEHOUSE_EVENT_RETENTION_SECONDS). */
+export const EVENT_RETENTION_SECONDS = 7 * 86_400;
 
 export interface JanitorOptions {
   batchSize?: number;
   /** Pause between batches, so requests get the database in between. */
   pauseMs?: number;
+  /** Outbox events older than this are deleted. */
+  eventRetentionSeconds?: number;
 }
 
 export interface JanitorReport {
@@ -34,6 +39,7 @@ export interface JanitorReport {
   authorizationCodes: number;
   throttleCounters: number;
   auditEvents: number;
+  events: number;
 }
 
 async function drain(deleteBatch: (limit: number) => Promise<number>, batchSize: number, pauseMs: number): Promise<number> {
@@ -60,6 +66,7 @@ export async function runJanitor(store: Store, clock: Clock, options: JanitorOpt
     authorizationCodes: await drain((limit) => store.janitor.deleteExpiredAuthorizationCodes(before, limit), batchSize, pauseMs),
     throttleCounters: await drain((limit) => store.throttle.deleteIdle(now - THROTTLE_RETENTION_SECONDS, limit), batchSize, pauseMs),
     auditEvents: await drain((limit) => store.audit.deleteOlderThan(now - AUDIT_RETENTION_SECONDS, limit), batchSize, pauseMs),
+    events: await drain((limit) => store.events.deleteOlderThan(now - (options.eventRetentionSeconds ?? EVENT_RETENTION_SECONDS), limit), batchSize, pauseMs),
   };
 }
 
@@ -72,6 +79,7 @@ export class Janitor {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly options: JanitorOptions = {},
   ) {}
 
   start(intervalSeconds: number): void {
@@ -91,7 +99,7 @@ export class Janitor {
 
   async runOnce(): Promise<void> {
     try {
-      const report = await runJanitor(this.store, this.clock);
+      const report = await runJanitor(this.store, this.clock, this.options);
       if (Object.values(report).some((count) => count > 0)) this.log.info('janitor deleted expired rows', { ...report });
     } catch (error) {
       this.log.warn('janitor run failed; it retries at the next interval', { error: describeError(error) });

@@ -8,7 +8,9 @@
  * one database): then the token is read again, inside the same transaction, and planned anew.
  */
 import type { AuditRecord } from './audit.js';
+import type { EventSignal } from '../events/signal.js';
 import type { Database } from './database.js';
+import { eventRow, INSERT_EVENT_SQL, type NewEvent } from './events.js';
 import { contextFromRow, FIND_WITH_SESSION_SQL, type RefreshTokenContext, type RefreshTokenRecord } from './refresh-tokens.js';
 import type { Store } from './store.js';
 
@@ -16,7 +18,7 @@ export type RotationStep<T> =
   /** Answer without changing anything (a refused refresh consumes nothing). */
   | { kind: 'answer'; result: T }
   /** End the session: a rotated token came back (RFC 9700 §4.14.2). */
-  | { kind: 'end-session'; sessionId: string; at: number; audit: AuditRecord; result: T }
+  | { kind: 'end-session'; sessionId: string; at: number; audit: AuditRecord; event: NewEvent; result: T }
   /**
    * Use the presented token and store `issue`, its successor. A first use consumes the token (only if nobody
    * did meanwhile), tells its parent that a successor was used and supersedes its siblings. A replay within the
@@ -38,6 +40,7 @@ interface Verbs {
   find(tokenHash: string): RefreshTokenContext | undefined | Promise<RefreshTokenContext | undefined>;
   endSession(sessionId: string, at: number): boolean | Promise<boolean>;
   audit(record: AuditRecord): unknown;
+  event(event: NewEvent, at: number): unknown;
   markChildUsed(parentHash: string, at: number): unknown;
   consume(tokenHash: string, at: number): boolean | Promise<boolean>;
   supersedeSiblings(parentHash: string, used: string, at: number): unknown;
@@ -56,7 +59,10 @@ function* carryOut<T>(tokenHash: string, plan: RotationPlanner<T>, verbs: Verbs)
       case 'answer':
         return step.result;
       case 'end-session':
-        if (yield verbs.endSession(step.sessionId, step.at)) yield verbs.audit(step.audit);
+        if (yield verbs.endSession(step.sessionId, step.at)) {
+          yield verbs.audit(step.audit);
+          yield verbs.event(step.event, step.at);
+        }
         return step.result;
       case 'rotate': {
         // Lock order, on every path: the parent first, then the token, then its siblings.
@@ -102,6 +108,7 @@ export function knexRotation(store: Store): RefreshRotation {
             find: (hash) => tx.refreshTokens.findWithSession(hash),
             endSession: (sessionId, at) => tx.sessions.end(sessionId, at, 'refresh_reuse'),
             audit: (record) => tx.audit.insert(record),
+            event: (event, at) => tx.events.append(at, event),
             markChildUsed: (parent, at) => tx.refreshTokens.markChildUsed(parent, at),
             consume: (hash, at) => tx.refreshTokens.markRotated(hash, at),
             supersedeSiblings: (parent, used, at) => tx.refreshTokens.supersedeSiblings(parent, used, at),
@@ -118,10 +125,11 @@ interface SqliteConnection {
   transaction<F extends (...args: never[]) => unknown>(fn: F): { immediate: F };
 }
 
-function prepareStatements(connection: SqliteConnection): Verbs {
+function prepareStatements(connection: SqliteConnection, wrote: { event: boolean }): Verbs {
   const find = connection.prepare(FIND_WITH_SESSION_SQL);
   const endSession = connection.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'refresh_reuse' WHERE id = ? AND ended_at IS NULL");
   const audit = connection.prepare('INSERT INTO audit_events (id, at, type, actor, subject, client_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const event = connection.prepare(INSERT_EVENT_SQL);
   const markChildUsed = connection.prepare('UPDATE refresh_tokens SET child_used_at = COALESCE(child_used_at, ?) WHERE token_hash = ?');
   const consume = connection.prepare('UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL');
   const supersede = connection.prepare(
@@ -138,6 +146,11 @@ function prepareStatements(connection: SqliteConnection): Verbs {
     },
     endSession: (sessionId, at) => endSession.run(at, sessionId).changes === 1,
     audit: (a) => audit.run(a.id, a.at, a.type, a.actor, a.subject, a.clientId, a.detail),
+    event: (e, at) => {
+      const row = eventRow(e, at);
+      event.run(row.type, row.session_id, row.user_id, row.client_id, row.jti, row.kid, row.stream_id, row.reason, row.initiator, row.detail, row.created_at);
+      wrote.event = true;
+    },
     markChildUsed: (parent, at) => markChildUsed.run(at, parent),
     consume: (hash, at) => consume.run(at, hash).changes === 1,
     supersedeSiblings: (parent, used, at) => supersede.run(at, at, parent, used),
@@ -150,16 +163,21 @@ function prepareStatements(connection: SqliteConnection): Verbs {
  * A SQLite file: the rotation runs on knex's own connection (borrowed from its pool of one, as a knex
  * transaction would), synchronously, as BEGIN IMMEDIATE … COMMIT.
  */
-export function sqliteRotation(db: Database): RefreshRotation {
+export function sqliteRotation(db: Database, signal: EventSignal): RefreshRotation {
   const prepared = new WeakMap<SqliteConnection, Verbs>();
+  // Synchronous from BEGIN to COMMIT: no other rotation of this process runs in between.
+  const wrote = { event: false };
   return {
     async rotate(tokenHash, plan) {
       const connection = (await db.client.acquireConnection()) as SqliteConnection;
       try {
         let verbs = prepared.get(connection);
-        if (!verbs) prepared.set(connection, (verbs = prepareStatements(connection)));
+        if (!verbs) prepared.set(connection, (verbs = prepareStatements(connection, wrote)));
         const statements = verbs;
-        return connection.transaction(() => runSync(carryOut(tokenHash, plan, statements))).immediate();
+        wrote.event = false;
+        const result = connection.transaction(() => runSync(carryOut(tokenHash, plan, statements))).immediate();
+        if (wrote.event) signal.wake();
+        return result;
       } finally {
         await db.client.releaseConnection(connection);
       }

@@ -4,6 +4,8 @@ import { AuthorizationCodeStore } from './authorization-codes.js';
 import { AuthorizationRequestStore } from './authorization-requests.js';
 import { ClientStore } from './clients.js';
 import { ConsentStore } from './consents.js';
+import { EventSignal } from '../events/signal.js';
+import { EventStore } from './events.js';
 import { JanitorStore } from './janitor.js';
 import { LoginSessionStore } from './login-sessions.js';
 import { knexRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
@@ -41,6 +43,9 @@ export class Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly consents: ConsentStore;
+  readonly events: EventStore;
+  /** Wakes long polls once events committed; shared by the root store and every transaction of it. */
+  readonly eventSignal: EventSignal;
 
   /**
    * `hot`: prepared statements for the introspection path (SQLite); only the root store has them, a store bound
@@ -49,7 +54,9 @@ export class Store {
   constructor(
     private readonly db: Knex,
     hot?: HotReads,
+    eventSignal?: EventSignal,
   ) {
+    this.eventSignal = eventSignal ?? new EventSignal();
     this.clients = new ClientStore(db, hot);
     this.users = new UserStore(db);
     this.sessions = new SessionStore(db);
@@ -64,8 +71,9 @@ export class Store {
     this.authorizationRequests = new AuthorizationRequestStore(db);
     this.authorizationCodes = new AuthorizationCodeStore(db);
     this.consents = new ConsentStore(db);
+    this.events = new EventStore(db);
     // Hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
-    this.refreshRotation = hot ? sqliteRotation(db) : knexRotation(this);
+    this.refreshRotation = hot ? sqliteRotation(db, this.eventSignal) : knexRotation(this);
   }
 
   /** One round trip to the database: for readiness checks. */
@@ -82,7 +90,11 @@ export class Store {
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((trx) => work(new Store(trx)));
+        let tx: Store | undefined;
+        const result = await this.db.transaction((trx) => work((tx = new Store(trx, undefined, this.eventSignal))));
+        // After COMMIT: long polls in this process look at the outbox now (other processes: NOTIFY or their poll).
+        if (tx?.events.wrote) this.eventSignal.wake();
+        return result;
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));

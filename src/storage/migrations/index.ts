@@ -5,6 +5,7 @@ import * as janitorIndexes from './003_janitor_indexes.js';
 import * as security from './004_security.js';
 import * as hardening from './005_hardening.js';
 import * as browserLogin from './006_browser_login.js';
+import * as events from './007_events.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['004_security', security],
   ['005_hardening', hardening],
   ['006_browser_login', browserLogin],
+  ['007_events', events],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
