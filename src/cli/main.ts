@@ -32,7 +32,7 @@ const singles: Record<string, Command> = { migrate, janitor, audit: auditCommand
 
 const USAGE = `usage: gatehouse <command> [--json]
   clients create --id ID [--secret-stdin | --secret S] [--grants authorization_code,refresh_token,client_credentials,password] [--scopes "a b"] [--audience URI]... [--introspect]
-                 [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party]
+                 [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party] [--receiver]
   clients create --public --id ID [--grants authorization_code,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
                  [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party]
   clients list | clients disable ID | clients rotate-secret ID [--overlap SECONDS]

@@ -141,8 +141,14 @@ export class EventStore {
   }
 
   /** Events written before `before`, a batch at a time (the janitor). */
-  deleteOlderThan(before: number, limit: number): Promise<number> {
-    const batch = this.db('events').select('id').where('created_at', '<', before).limit(limit);
-    return this.db('events').whereIn('id', batch).delete();
+  async deleteOlderThan(before: number, limit: number): Promise<number> {
+    return this.db.transaction(async (trx): Promise<number> => {
+      const rows: Array<{ id: number | string }> = await trx('events').select('id').where('created_at', '<', before).orderBy('id').limit(limit);
+      if (rows.length === 0) return 0;
+      const ids = rows.map((row) => Number(row.id));
+      // Deliveries still waiting for them go too: a receiver away longer than the retention misses them.
+      await trx('ssf_pending').whereIn('event_id', ids).delete();
+      return trx('events').whereIn('id', ids).delete();
+    });
   }
 }

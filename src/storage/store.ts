@@ -14,6 +14,7 @@ import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
 import { SigningKeyStore } from './signing-keys.js';
+import { StreamStore } from './streams.js';
 import { ThrottleStore } from './throttle.js';
 import { TokenStateStore } from './token-state.js';
 import { UserStore } from './users.js';
@@ -44,6 +45,7 @@ export class Store {
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly consents: ConsentStore;
   readonly events: EventStore;
+  readonly streams: StreamStore;
   /** Wakes long polls once events committed; shared by the root store and every transaction of it. */
   readonly eventSignal: EventSignal;
 
@@ -72,6 +74,7 @@ export class Store {
     this.authorizationCodes = new AuthorizationCodeStore(db);
     this.consents = new ConsentStore(db);
     this.events = new EventStore(db);
+    this.streams = new StreamStore(db);
     // Hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
     this.refreshRotation = hot ? sqliteRotation(db, this.eventSignal) : knexRotation(this);
   }
