@@ -13,6 +13,7 @@ import { requireBearer, type BearerState } from '../http/bearer-auth.js';
 import { queryParameter, readJsonObject, requiredString } from '../http/json-body.js';
 import { noStore } from '../http/no-store.js';
 import { uuidv4 } from '../lib/ids.js';
+import { setStreamStatus } from '../ssf/control.js';
 import { eventsSupported } from '../ssf/event-types.js';
 import { parsePollRequest, poll } from '../ssf/poll.js';
 import { SSF_MANAGE_SCOPE, SSF_READ_SCOPE } from '../ssf/scopes.js';
@@ -137,19 +138,8 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     const stream = await streamFromBody(ctx, body);
     const status = parseStatus(body.status);
     const reason = body.reason === undefined ? null : requiredString(body, 'reason', 256);
-    const now = deps.clock.now();
-    const updated = await deps.store.transaction(async (tx) => {
-      const current = ownStream(await tx.streams.find(stream.id, true), receiverOf(ctx));
-      await tx.streams.update(stream.id, { status, statusReason: reason }, now);
-      // A disabled stream holds nothing (§8.1.2): what it owed is dropped, and what happened while it was
-      // disabled is passed over when it is enabled again.
-      if (status === 'disabled') await tx.streams.deleteAllPending(stream.id);
-      if (current.status === 'disabled' && status !== 'disabled') await tx.streams.skipTo(stream.id, await tx.events.latestId());
-      // §8.1.5: stream-updated tells the receiver the status it now has (held while paused, dropped if disabled).
-      if (status !== current.status) await tx.events.append(now, { type: 'stream_updated', streamId: stream.id, detail: { status, ...(reason === null ? {} : { reason }) } });
-      return ownStream(await tx.streams.find(stream.id), receiverOf(ctx));
-    });
-    ctx.body = statusJson(updated);
+    const updated = await setStreamStatus(deps.store, stream.id, status, reason, deps.clock.now(), receiverOf(ctx));
+    ctx.body = statusJson(ownStream(updated, receiverOf(ctx)));
   });
 
   // §8.1.4.2: a verification event with the receiver's state, delivered like any other.

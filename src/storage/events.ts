@@ -140,6 +140,13 @@ export class EventStore {
     return Number(row?.id ?? 0);
   }
 
+  /** How many events have an id in (afterId, upTo]. */
+  async countAfter(afterId: number, upTo: number): Promise<number> {
+    if (upTo <= afterId) return 0;
+    const [row] = await this.db('events').where('id', '>', afterId).where('id', '<=', upTo).count<{ n: number | string }[]>({ n: '*' });
+    return Number(row?.n ?? 0);
+  }
+
   /** Events written before `before`, a batch at a time (the janitor). */
   async deleteOlderThan(before: number, limit: number): Promise<number> {
     return this.db.transaction(async (trx): Promise<number> => {

@@ -153,6 +153,16 @@ export class StreamStore {
     return this.db('ssf_pending').where({ stream_id: streamId }).whereIn('event_id', [...eventIds]).delete();
   }
 
+  /** How many events the stream owes, and when the oldest of them happened. */
+  async pendingSummary(streamId: string): Promise<{ count: number; oldest: number | null }> {
+    const row: { n: number | string; oldest: number | string | null } | undefined = await this.db('ssf_pending as p')
+      .join('events as e', 'e.id', 'p.event_id')
+      .where('p.stream_id', streamId)
+      .select(this.db.raw('COUNT(*) AS n'), this.db.raw('MIN(e.created_at) AS oldest'))
+      .first();
+    return { count: Number(row?.n ?? 0), oldest: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
+  }
+
   /** Moves the cursor past every event up to `eventId`, none of them delivered. */
   async skipTo(streamId: string, eventId: number): Promise<void> {
     await this.db('ssf_streams').where({ id: streamId }).where('cursor', '<', eventId).update({ cursor: eventId });
