@@ -17,10 +17,14 @@ import { setStreamStatus } from '../ssf/control.js';
 import { eventsSupported } from '../ssf/event-types.js';
 import { parsePollRequest, poll } from '../ssf/poll.js';
 import { SSF_MANAGE_SCOPE, SSF_READ_SCOPE } from '../ssf/scopes.js';
+import { parseSubject } from '../ssf/subjects.js';
 import { MAX_STREAMS_PER_RECEIVER, ownStream, parseStatus, parseStreamSettings, POLL_METHOD, statusJson, streamJson } from '../ssf/streams.js';
 import type { StreamRecord } from '../storage/streams.js';
 
 /** The receiver a request comes from: the client of its token, which must be registered as a receiver. */
+/** Subjects one stream may have removed. */
+const MAX_REMOVED_SUBJECTS = 10_000;
+
 function receiverOf(ctx: Context): string {
   return (ctx.state as BearerState).token.claims.client_id;
 }
@@ -49,6 +53,8 @@ export function ssfConfigurationEndpoint(deps: Deps) {
       configuration_endpoint: `${issuer}/ssf/streams`,
       status_endpoint: `${issuer}/ssf/status`,
       verification_endpoint: `${issuer}/ssf/verify`,
+      add_subject_endpoint: `${issuer}/ssf/subjects/add`,
+      remove_subject_endpoint: `${issuer}/ssf/subjects/remove`,
       // SSF 1.0 §7.1: how receivers get their access token (RFC 6749 client credentials).
       authorization_schemes: [{ spec_urn: 'urn:ietf:rfc:6749' }],
       default_subjects: 'ALL',
@@ -140,6 +146,26 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     const reason = body.reason === undefined ? null : requiredString(body, 'reason', 256);
     const updated = await setStreamStatus(deps.store, stream.id, status, reason, deps.clock.now(), receiverOf(ctx));
     ctx.body = statusJson(ownStream(updated, receiverOf(ctx)));
+  });
+
+  // §8.1.3.2 add and §8.1.3.3 remove a subject. Streams carry every subject by default: removing one stops
+  // events about it; adding it back resumes them. The answers never say whether the subject exists.
+  router.post('/subjects/add', noStore, manage, async (ctx) => {
+    const body = await readJsonObject(ctx);
+    const stream = await streamFromBody(ctx, body);
+    const subject = parseSubject(body.subject, deps.issuer);
+    if (body.verified !== undefined && typeof body.verified !== 'boolean') throw invalidRequest('verified must be a boolean');
+    await deps.store.streams.includeSubject(stream.id, subject);
+    ctx.status = 200;
+    ctx.body = '';
+  });
+  router.post('/subjects/remove', noStore, manage, async (ctx) => {
+    const body = await readJsonObject(ctx);
+    const stream = await streamFromBody(ctx, body);
+    const subject = parseSubject(body.subject, deps.issuer);
+    if ((await deps.store.streams.countExcluded(stream.id)) >= MAX_REMOVED_SUBJECTS) throw invalidRequest(`A stream may have at most ${MAX_REMOVED_SUBJECTS} subjects removed`);
+    await deps.store.streams.excludeSubject(stream.id, subject);
+    ctx.status = 204;
   });
 
   // §8.1.4.2: a verification event with the receiver's state, delivered like any other.

@@ -292,6 +292,22 @@ export function openApiDocument(issuer: string): Json {
           responses: { '204': { description: 'The event is on its way.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
         },
       },
+      [`${base}/ssf/subjects/add`]: {
+        post: {
+          summary: 'SSF 1.0 §8.1.3.2: events about this subject are delivered again (streams carry every subject by default); ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('SubjectRequest')) },
+          responses: { '200': { description: 'Added; no body.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
+        },
+      },
+      [`${base}/ssf/subjects/remove`]: {
+        post: {
+          summary: 'SSF 1.0 §8.1.3.3: no more events about this subject on the stream; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('SubjectRequest')) },
+          responses: { '204': { description: 'Removed.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
+        },
+      },
       [`${base}/ssf/poll/{stream_id}`]: {
         parameters: [{ name: 'stream_id', in: 'path', required: true, schema: { type: 'string' } }],
         post: {

@@ -151,6 +151,8 @@ export const schemas = {
       configuration_endpoint: { type: 'string' },
       status_endpoint: { type: 'string' },
       verification_endpoint: { type: 'string' },
+      add_subject_endpoint: { type: 'string' },
+      remove_subject_endpoint: { type: 'string' },
       authorization_schemes: { type: 'array', items: { type: 'object', required: ['spec_urn'], properties: { spec_urn: { type: 'string' } } } },
       default_subjects: { enum: ['ALL', 'NONE'] },
       events_supported: { type: 'array', items: { type: 'string' } },
@@ -193,6 +195,12 @@ export const schemas = {
     required: ['stream_id', 'status'],
     additionalProperties: false,
     properties: { stream_id: { type: 'string' }, status: { enum: ['enabled', 'paused', 'disabled'] }, reason: { type: 'string' } },
+  },
+  SubjectRequest: {
+    type: 'object',
+    description: 'SSF 1.0 §8.1.3: an RFC 9493 subject: iss_sub (a user), or complex with one of user, session, application.',
+    required: ['stream_id', 'subject'],
+    properties: { stream_id: { type: 'string' }, subject: { type: 'object', required: ['format'] }, verified: { type: 'boolean' } },
   },
   PollRequest: {
     type: 'object',

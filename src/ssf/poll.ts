@@ -15,6 +15,7 @@ import type { StreamRecord } from '../storage/streams.js';
 import { eventIdOf, eventTypeUri, setClaims, setJti } from './event-types.js';
 import { signSet } from './sign.js';
 import { eventsDelivered, ownStream } from './streams.js';
+import { isExcluded } from './subjects.js';
 
 /** The most SETs one answer carries, whatever maxEvents asks (the answer stays small). */
 export const MAX_EVENTS_PER_POLL = 100;
@@ -75,9 +76,11 @@ async function step(deps: Deps, streamId: string, clientId: string, request: Pol
     const stream = ownStream(await tx.streams.find(streamId, true), clientId);
     await tx.streams.acknowledge(stream.id, acks);
     const delivered = new Set(eventsDelivered(stream, deps.issuer));
+    const excluded = await tx.streams.excludedSubjects(stream.id);
     // A disabled stream holds nothing (SSF 1.0 §8.1.2); a paused one holds its events until it is enabled.
     const wanted = (event: EventRecord) =>
-      stream.status !== 'disabled' && (event.streamId !== null ? event.streamId === stream.id : delivered.has(eventTypeUri(deps.issuer, event.type)));
+      stream.status !== 'disabled' &&
+      (event.streamId !== null ? event.streamId === stream.id : delivered.has(eventTypeUri(deps.issuer, event.type)) && !isExcluded(event, excluded));
     await tx.streams.fanOut(stream, wanted, now);
     await tx.streams.markPolled(stream.id, now);
     if (stream.status !== 'enabled') return { stream, events: [], more: false };

@@ -9,6 +9,12 @@ import { eventFromRow, type EventRecord } from './events.js';
 
 export type StreamStatus = 'enabled' | 'paused' | 'disabled';
 
+/** A subject as a stream filters on it: a user (their sub), a session (sid) or an application (client_id). */
+export interface SubjectKey {
+  kind: 'user' | 'session' | 'application';
+  value: string;
+}
+
 export interface StreamRecord {
   id: string;
   clientId: string;
@@ -107,6 +113,7 @@ export class StreamStore {
 
   async delete(id: string): Promise<boolean> {
     await this.db('ssf_pending').where({ stream_id: id }).delete();
+    await this.db('ssf_excluded_subjects').where({ stream_id: id }).delete();
     return (await this.db('ssf_streams').where({ id }).delete()) > 0;
   }
 
@@ -151,6 +158,31 @@ export class StreamStore {
   async acknowledge(streamId: string, eventIds: readonly number[]): Promise<number> {
     if (eventIds.length === 0) return 0;
     return this.db('ssf_pending').where({ stream_id: streamId }).whereIn('event_id', [...eventIds]).delete();
+  }
+
+  /** Stops delivering events about `subject` on the stream (SSF remove subject); false if it was removed already. */
+  async excludeSubject(streamId: string, subject: SubjectKey): Promise<boolean> {
+    const rows = await this.db('ssf_excluded_subjects')
+      .insert({ stream_id: streamId, kind: subject.kind, value: subject.value })
+      .onConflict(['stream_id', 'kind', 'value'])
+      .ignore()
+      .returning('value');
+    return rows.length > 0;
+  }
+
+  /** Delivers events about `subject` again (SSF add subject). */
+  async includeSubject(streamId: string, subject: SubjectKey): Promise<void> {
+    await this.db('ssf_excluded_subjects').where({ stream_id: streamId, kind: subject.kind, value: subject.value }).delete();
+  }
+
+  async excludedSubjects(streamId: string): Promise<SubjectKey[]> {
+    const rows: Array<{ kind: SubjectKey['kind']; value: string }> = await this.db('ssf_excluded_subjects').where({ stream_id: streamId }).select('kind', 'value');
+    return rows.map((row) => ({ kind: row.kind, value: row.value }));
+  }
+
+  async countExcluded(streamId: string): Promise<number> {
+    const [row] = await this.db('ssf_excluded_subjects').where({ stream_id: streamId }).count<{ n: number | string }[]>({ n: '*' });
+    return Number(row?.n ?? 0);
   }
 
   /** How many events the stream owes, and when the oldest of them happened. */

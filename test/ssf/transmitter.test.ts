@@ -110,6 +110,8 @@ test('SSF-01 discovery at /.well-known/ssf-configuration: the endpoints, poll de
     configuration_endpoint: `${w.issuer}/ssf/streams`,
     status_endpoint: `${w.issuer}/ssf/status`,
     verification_endpoint: `${w.issuer}/ssf/verify`,
+    add_subject_endpoint: `${w.issuer}/ssf/subjects/add`,
+    remove_subject_endpoint: `${w.issuer}/ssf/subjects/remove`,
   });
   t.true(reply.json.events_supported.includes(SESSION_REVOKED));
 });
@@ -303,6 +305,41 @@ test.serial('events_requested filters; a paused stream holds events and an enabl
   t.false(subjects.includes(other.id), 'what happened while disabled is not delivered');
 });
 
+test.serial('subjects (SSF 1.0 §8.1.3): a removed user gets no more events on that stream, other users and streams do; added back, it does again', async (t) => {
+  const w = t.context;
+  const token = await tokenFor(w, receiver);
+  const stream = await createStream(w, token);
+  const other = await createStream(w, token);
+  const quiet = await freshUser(w);
+  const loud = await freshUser(w);
+  const removed = await call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'iss_sub', iss: w.issuer, sub: quiet.id } });
+  t.is(removed.status, 204);
+  // A session of the other user, removed as a complex subject with a session member, is filtered as well.
+  const loudSid = await loginSid(w, loud);
+  t.is((await call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'complex', session: { format: 'opaque', id: loudSid } } })).status, 204);
+  await adminEnd(w, await loginSid(w, quiet));
+  await adminEnd(w, loudSid);
+  await adminEnd(w, await loginSid(w, loud));
+  const subjectsOf = async (s: typeof stream) => {
+    const reply = await pollAt(w, s, token, { returnImmediately: true });
+    await pollAt(w, s, token, { ack: Object.keys(reply.json.sets), returnImmediately: true });
+    return Object.values(reply.json.sets as Record<string, string>).map((set) => decodeJwt(set).payload.sub_id);
+  };
+  const filtered = await subjectsOf(stream);
+  t.is(filtered.length, 1, 'only the session of the loud user that was not removed');
+  t.is(filtered[0].user.sub, loud.id);
+  t.not(filtered[0].session.id, loudSid);
+  t.is((await subjectsOf(other)).length, 3, 'another stream of the same receiver is not filtered');
+
+  const added = await call(`${w.api}/ssf/subjects/add`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'iss_sub', iss: w.issuer, sub: quiet.id }, verified: true });
+  t.is(added.status, 200);
+  t.is(added.text, '');
+  await adminEnd(w, await loginSid(w, quiet));
+  t.deepEqual((await subjectsOf(stream)).map((subject) => subject.user.sub), [quiet.id]);
+  // A subject that names nobody is answered the same: nothing is revealed about who exists.
+  t.is((await call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'iss_sub', iss: w.issuer, sub: 'nobody' } })).status, 204);
+});
+
 test.serial('verification (SSF 1.0 §8.1.4.2): the state comes back in a verification SET about the stream', async (t) => {
   const w = t.context;
   const token = await tokenFor(w, receiver);
@@ -378,6 +415,11 @@ test('hostile input gets a 4xx and changes nothing: oversized, malformed, wrong 
     ['ack not an array', call(poll, 'POST', token, { ack: 'x' }), 400],
     ['ack of numbers', call(poll, 'POST', token, { ack: [1, 2] }), 400],
     ['setErrs without err', call(poll, 'POST', token, { setErrs: { x: {} } }), 400],
+    ['subject of another issuer', call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'iss_sub', iss: 'https://evil.example', sub: 'x' } }), 400],
+    ['subject as email', call(`${w.api}/ssf/subjects/add`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'email', email: 'a@b.c' } }), 400],
+    ['complex subject with two members', call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: stream.stream_id, subject: { format: 'complex', user: { format: 'iss_sub', iss: w.issuer, sub: 'x' }, session: { format: 'opaque', id: 's' } } }), 400],
+    ['subject not an object', call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: stream.stream_id, subject: 'alice' }), 400],
+    ['subject on an unknown stream', call(`${w.api}/ssf/subjects/remove`, 'POST', token, { stream_id: 'nope', subject: { format: 'iss_sub', iss: w.issuer, sub: 'x' } }), 404],
     ['poll with a query', call(`${poll}?maxEvents=1`, 'POST', token, { returnImmediately: true }), 400],
   ];
   for (const [what, pending, status] of cases) {

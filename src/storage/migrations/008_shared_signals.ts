@@ -8,6 +8,8 @@ import type { Knex } from 'knex';
  *   into this stream (a new stream starts at the newest event: it receives what happens from then on).
  * - ssf_pending: the events sorted into a stream and not acknowledged yet (RFC 8936 §2.4: a SET is sent again
  *   until it is acknowledged). Each stream has its own rows, so every receiver gets every event.
+ * - ssf_excluded_subjects: subjects a receiver removed from its stream (SSF 1.0 §8.1.3.3); streams carry every
+ *   subject by default (default_subjects ALL), so only removals are stored. `kind`: user, session, application.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('ssf_streams', (t) => {
@@ -31,9 +33,17 @@ export async function up(knex: Knex): Promise<void> {
     t.primary(['stream_id', 'event_id']);
     t.index(['event_id']);
   });
+
+  await knex.schema.createTable('ssf_excluded_subjects', (t) => {
+    t.string('stream_id', 36).notNullable();
+    t.string('kind', 16).notNullable();
+    t.string('value', 128).notNullable();
+    t.primary(['stream_id', 'kind', 'value']);
+  });
 }
 
 export async function down(knex: Knex): Promise<void> {
+  await knex.schema.dropTableIfExists('ssf_excluded_subjects');
   await knex.schema.dropTableIfExists('ssf_pending');
   await knex.schema.dropTableIfExists('ssf_streams');
 }
