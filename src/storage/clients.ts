@@ -109,7 +109,7 @@ export class ClientStore {
         redirect_uris: client.redirectUris.join(' '),
         post_logout_redirect_uris: client.postLogoutRedirectUris.join(' '),
         third_party: client.thirdParty,
-        receiver: client.receiver,
+        receiver: client.receiver === true, // records built before receivers existed lack it
         created_at: client.createdAt,
         disabled_at: client.disabledAt,
       });
