@@ -127,6 +127,18 @@ test('SSF-01 an issuer with a path: the well-known segment goes before the path 
   t.is((await send(`${w.url}/tenant/.well-known/ssf-configuration`)).status, 404);
 });
 
+test('with GATEHOUSE_SIGNING_ALG=RS256 (the CAEP interoperability profile) the SETs are RS256 and verify against the JWKS', async (t) => {
+  const w = await startWorld({ env: { GATEHOUSE_SIGNING_ALG: 'RS256' } });
+  t.teardown(() => w.close());
+  await w.createClient({ ...receiver, receiver: true });
+  const token = await tokenFor(w, receiver);
+  const stream = await createStream(w, token);
+  t.is((await call(`${w.api}/ssf/verify`, 'POST', token, { stream_id: stream.stream_id, state: 'rs' })).status, 204);
+  const [set] = Object.values((await pollAt(w, stream, token, { returnImmediately: true })).json.sets as Record<string, string>);
+  const { protectedHeader } = await jwtVerify(set!, createLocalJWKSet(await jwks(w)), { issuer: w.issuer, audience: receiver.id, typ: 'secevent+jwt', algorithms: ['RS256'] });
+  t.is(protectedHeader.alg, 'RS256');
+});
+
 test('a stream is created, read, listed, given a status and deleted by its receiver', async (t) => {
   const w = t.context;
   const token = await tokenFor(w, receiver);
