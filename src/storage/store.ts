@@ -96,7 +96,11 @@ export class Store {
         let tx: Store | undefined;
         const result = await this.db.transaction((trx) => work((tx = new Store(trx, undefined, this.eventSignal))));
         // After COMMIT: long polls in this process look at the outbox now (other processes: NOTIFY or their poll).
-        if (tx?.events.wrote) this.eventSignal.wake();
+        // A nested transaction (a savepoint) has not committed anything yet: its outer one wakes them.
+        if (tx?.events.wrote) {
+          if (this.db.isTransaction) this.events.wrote = true;
+          else this.eventSignal.wake();
+        }
         return result;
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;

@@ -284,3 +284,21 @@ test('an event committed by another instance wakes a waiter here: at once by NOT
   t.true(waitedMs < 4000, `woken after ${waitedMs} ms`);
   t.is((await eventsWhere(w, { user_id: user.id })).length, 1);
 });
+
+test('an event written in a nested transaction is undone with its outer transaction, and kept with it', async (t) => {
+  const w = t.context;
+  const user = await freshUser(w);
+  const write = (tx: typeof w.store) => tx.transaction((inner) => inner.events.append(w.clock.now(), { type: 'session_revoked', userId: user.id, reason: 'admin', initiator: 'admin' }));
+  await t.throwsAsync(
+    w.store.transaction(async (tx) => {
+      await write(tx);
+      throw new Error('the outer change fails after the nested one succeeded');
+    }),
+    { message: /outer change fails/ },
+  );
+  t.deepEqual(await eventsWhere(w, { user_id: user.id }), []);
+  const woken = w.store.eventSignal.wait(60_000);
+  await w.store.transaction((tx) => write(tx));
+  await woken;
+  t.is((await eventsWhere(w, { user_id: user.id })).length, 1);
+});
