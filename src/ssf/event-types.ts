@@ -86,9 +86,9 @@ function subjectOf(issuer: string, event: EventRecord, streamId: string): Subjec
       return application!;
     default: {
       const members = { ...(user ? { user } : {}), ...(session ? { session } : {}), ...(application && (session || event.type === 'session_revoked' || event.type === 'token_revoked') ? { application } : {}) };
-      // One member alone is that identifier; several make a complex subject (RFC 9493 / SSF 1.0 §3.2).
-      const keys = Object.keys(members);
-      if (keys.length === 1) return members[keys[0] as keyof typeof members]!;
+      // A user alone is their iss_sub; anything else is a complex subject whose members say what each id is
+      // (RFC 9493 §3.2.2 / SSF 1.0 §3.2), so an opaque client id is never taken for a session id.
+      if (user && Object.keys(members).length === 1) return user;
       return { format: 'complex', ...members };
     }
   }

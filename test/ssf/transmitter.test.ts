@@ -7,8 +7,9 @@ import anyTest, { type TestFn } from 'ava';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import { openRuntime } from '../../src/boot.js';
 import { endSession } from '../../src/sessions/control.js';
-import { disableUser, setPassword } from '../../src/users/accounts.js';
-import { startWorld, type World } from '../helpers/fixtures.js';
+import { disableClient } from '../../src/clients/register.js';
+import { disableUser, enableUser, setPassword } from '../../src/users/accounts.js';
+import { API, confA, confB, startWorld, type World } from '../helpers/fixtures.js';
 import { freshUser } from '../helpers/grants.js';
 import { decodeJwt, postForm, send, type Reply } from '../helpers/http.js';
 
@@ -24,6 +25,7 @@ const CAEP = 'https://schemas.openid.net/secevent/caep/event-type';
 const SESSION_REVOKED = `${CAEP}/session-revoked`;
 const CREDENTIAL_CHANGE = `${CAEP}/credential-change`;
 const ACCOUNT_DISABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-disabled';
+const ACCOUNT_ENABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-enabled';
 const VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verification';
 
 test.before(async (t) => {
@@ -315,6 +317,53 @@ test.serial('events_requested filters; a paused stream holds events and an enabl
   const after = await pollAt(w, stream, token, { returnImmediately: true });
   const subjects = Object.values(after.json.sets as Record<string, string>).map((set) => decodeJwt(set).payload.sub_id.sub);
   t.false(subjects.includes(other.id), 'what happened while disabled is not delivered');
+});
+
+test.serial('the issuer\'s own event types: token-revoked (with jti), client-disabled, key-revoked; and RISC account-enabled', async (t) => {
+  const w = t.context;
+  const token = await tokenFor(w, receiver);
+  const stream = await createStream(w, token);
+  const user = await freshUser(w);
+  const login = await w.login(user);
+  const claims = decodeJwt(login.access).payload;
+  t.is((await w.revoke(login.access)).status, 200);
+  const service = await postForm(`${w.api}/token`, { grant_type: 'client_credentials' }, { auth: [confB.id, confB.secret] });
+  t.is((await w.revoke(service.json.access_token, confB)).status, 200);
+  const doomed = { id: 'ssf-doomed', secret: 'ssf-doomed-0123456789abcdef0123456789ab' };
+  await w.createClient({ ...doomed, grantTypes: ['client_credentials'], scope: 'read', audiences: [API] });
+  await disableClient(w.store, doomed.id, w.clock.now());
+  const kid = w.keys.ring.records.find((record) => record.state === 'next')?.kid;
+  t.truthy(kid);
+  t.true(await w.keys.revoke(kid!));
+  await disableUser(w.store, user.username, w.clock.now());
+  await enableUser(w.store, user.username, w.clock.now());
+
+  const reply = await pollAt(w, stream, token, { returnImmediately: true });
+  const keySet = createLocalJWKSet(await jwks(w));
+  const received = [];
+  for (const set of Object.values(reply.json.sets as Record<string, string>)) {
+    const { payload } = await jwtVerify(set, keySet, { issuer: w.issuer, audience: receiver.id, typ: 'secevent+jwt' });
+    const [type] = Object.keys(payload.events as object);
+    received.push({ type, sub_id: payload.sub_id, event: (payload.events as any)[type!] });
+  }
+  const own = (name: string) => `${w.issuer}/ssf/event-type/${name}`;
+  t.deepEqual(received.map((r) => r.type), [own('token-revoked'), own('token-revoked'), own('client-disabled'), own('key-revoked'), ACCOUNT_DISABLED, ACCOUNT_ENABLED]);
+  t.deepEqual(received[0]!.sub_id, {
+    format: 'complex',
+    user: { format: 'iss_sub', iss: w.issuer, sub: user.id },
+    session: { format: 'opaque', id: claims.sid },
+    application: { format: 'opaque', id: confA.id },
+  });
+  t.is(received[0]!.event.jti, claims.jti);
+  t.deepEqual(received[1]!.sub_id, { format: 'complex', application: { format: 'opaque', id: confB.id } });
+  t.is(received[1]!.event.jti, decodeJwt(service.json.access_token).payload.jti);
+  t.deepEqual(received[2]!.sub_id, { format: 'opaque', id: doomed.id });
+  t.deepEqual(received[3]!.sub_id, { format: 'opaque', id: kid });
+  t.is(received[3]!.event.kid, kid);
+  t.deepEqual(received[5]!.sub_id, { format: 'iss_sub', iss: w.issuer, sub: user.id });
+  for (const { event } of received) t.is(typeof event.reason_admin?.en, 'string');
+  const metadata = await configuration(w);
+  for (const { type } of received) t.true(metadata.events_supported.includes(type), `${type} is listed in events_supported`);
 });
 
 test.serial('subjects (SSF 1.0 §8.1.3): a removed user gets no more events on that stream, other users and streams do; added back, it does again', async (t) => {
