@@ -104,13 +104,13 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     await deps.store.streams.insert(stream);
     deps.log.info('ssf: stream created', { stream_id: stream.id, client_id: clientId });
     ctx.status = 201;
-    ctx.body = streamJson(stream, deps.issuer);
+    ctx.body = streamJson(stream, deps.issuer, deps.config.ssfInactivityTimeoutSeconds);
   });
 
   // §8.1.1.2: one stream with stream_id, else all of this receiver's.
   router.get('/streams', noStore, read, async (ctx) => {
     const stream = await streamFromQuery(ctx, false);
-    ctx.body = stream ? streamJson(stream, deps.issuer) : (await deps.store.streams.list(receiverOf(ctx))).map((s) => streamJson(s, deps.issuer));
+    ctx.body = stream ? streamJson(stream, deps.issuer, deps.config.ssfInactivityTimeoutSeconds) : (await deps.store.streams.list(receiverOf(ctx))).map((s) => streamJson(s, deps.issuer, deps.config.ssfInactivityTimeoutSeconds));
   });
 
   // §8.1.1.3 update (PATCH: what is given) and §8.1.1.4 replace (PUT: the receiver-supplied properties anew).
@@ -122,7 +122,7 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
       ? { eventsRequested: settings.eventsRequested ?? eventsSupported(deps.issuer), description: settings.description ?? null }
       : settings;
     await deps.store.streams.update(stream.id, changes, deps.clock.now());
-    ctx.body = streamJson(ownStream(await deps.store.streams.find(stream.id), receiverOf(ctx)), deps.issuer);
+    ctx.body = streamJson(ownStream(await deps.store.streams.find(stream.id), receiverOf(ctx)), deps.issuer, deps.config.ssfInactivityTimeoutSeconds);
   };
   router.patch('/streams', noStore, manage, change(false));
   router.put('/streams', noStore, manage, change(true));

@@ -187,6 +187,7 @@ export const schemas = {
         properties: { method: { const: 'urn:ietf:rfc:8936' }, endpoint_url: { type: 'string' } },
       },
       description: { type: 'string' },
+      inactivity_timeout: { type: 'integer', minimum: 1, description: 'Seconds without a poll after which the stream is disabled (deleted after twice as long).' },
     },
   },
   StreamStatus: {

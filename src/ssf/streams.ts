@@ -50,7 +50,7 @@ export function eventsDelivered(stream: Pick<StreamRecord, 'eventsRequested'>, i
 
 export const pollEndpoint = (issuer: string, streamId: string) => `${issuer}/ssf/poll/${streamId}`;
 
-export function streamJson(stream: StreamRecord, issuer: string) {
+export function streamJson(stream: StreamRecord, issuer: string, inactivityTimeoutSeconds: number) {
   return {
     stream_id: stream.id,
     iss: issuer,
@@ -60,6 +60,8 @@ export function streamJson(stream: StreamRecord, issuer: string) {
     events_delivered: eventsDelivered(stream, issuer),
     delivery: { method: POLL_METHOD, endpoint_url: pollEndpoint(issuer, stream.id) },
     ...(stream.description === null ? {} : { description: stream.description }),
+    // SSF 1.0 §8.1.1: seconds without a request from the receiver after which the stream is disabled.
+    inactivity_timeout: inactivityTimeoutSeconds,
   };
 }
 

@@ -59,6 +59,9 @@ function fromRow(row: StreamRow): StreamRecord {
   };
 }
 
+/** The status reason of a stream the janitor disabled because its receiver went away. */
+export const INACTIVE = 'inactive';
+
 /** How many outbox events one fan-out step reads. */
 const FAN_OUT_BATCH = 500;
 
@@ -183,6 +186,35 @@ export class StreamStore {
   async countExcluded(streamId: string): Promise<number> {
     const [row] = await this.db('ssf_excluded_subjects').where({ stream_id: streamId }).count<{ n: number | string }[]>({ n: '*' });
     return Number(row?.n ?? 0);
+  }
+
+  /**
+   * Streams not disabled whose receiver has done nothing with them since `before`: no poll, no change (a poll
+   * or a receiver's change moves updated_at too), not created since.
+   */
+  async listInactive(before: number): Promise<string[]> {
+    const rows: StreamRow[] = await this.db<StreamRow>('ssf_streams').whereNot('status', 'disabled').where('updated_at', '<', before);
+    return rows
+      .map(fromRow)
+      .filter((stream) => Math.max(stream.createdAt, stream.updatedAt, stream.polledAt ?? 0) < before)
+      .map((stream) => stream.id);
+  }
+
+  /** Deletes, a batch at a time, the streams disabled for inactivity (reason `inactive`) before `before`. */
+  async deleteAbandoned(before: number, limit: number): Promise<number> {
+    return this.db.transaction(async (trx): Promise<number> => {
+      const rows: Array<{ id: string }> = await trx('ssf_streams')
+        .where({ status: 'disabled', status_reason: INACTIVE })
+        .where('updated_at', '<', before)
+        .orderBy('id')
+        .limit(limit)
+        .select('id');
+      if (rows.length === 0) return 0;
+      const ids = rows.map((row) => row.id);
+      await trx('ssf_pending').whereIn('stream_id', ids).delete();
+      await trx('ssf_excluded_subjects').whereIn('stream_id', ids).delete();
+      return trx('ssf_streams').whereIn('id', ids).delete();
+    });
   }
 
   /** How many events the stream owes, and when the oldest of them happened. */
