@@ -443,7 +443,8 @@ test('no token, a token without the scope, a client that is not a receiver: 401/
 
 test('hostile input gets a 4xx and changes nothing: oversized, malformed, wrong types, unknown streams, push delivery', async (t) => {
   const w = t.context;
-  const token = await tokenFor(w, receiver);
+  // receiver2: no other test that runs at the same time creates its streams, so their count is this test's.
+  const token = await tokenFor(w, receiver2);
   const stream = await createStream(w, token);
   const streams = `${w.api}/ssf/streams`;
   const poll = `${w.api}/ssf/poll/${stream.stream_id}`;
