@@ -17,6 +17,7 @@ import { jwksEndpoint } from './endpoints/jwks.js';
 import { metadataEndpoint } from './endpoints/metadata.js';
 import { openApiEndpoint } from './endpoints/openapi.js';
 import { revocationEndpoint } from './endpoints/revoke.js';
+import { ssfConfigurationEndpoint, ssfRoutes } from './endpoints/ssf.js';
 import { tokenEndpoint } from './endpoints/token.js';
 import { methodNotAllowed, notFound } from './errors.js';
 import { resolveClientAddress } from './http/client-address.js';
@@ -44,6 +45,8 @@ export function createApp(deps: Deps): Koa {
   router.post(`${base}/revoke`, noStore, varyOnOrigin, revocationEndpoint(deps));
   router.get(`${base}/.well-known/jwks.json`, jwksEndpoint(deps));
   router.get(`/.well-known/oauth-authorization-server${base}`, metadataEndpoint(deps));
+  // SSF 1.0 §7.2 (RFC 8615): the same placement as RFC 8414's, the well-known segment before the issuer's path.
+  router.get(`/.well-known/ssf-configuration${base}`, ssfConfigurationEndpoint(deps));
   // The browser's side: the authorization endpoint and the issuer's own pages (HTML; errors as pages too).
   router.get(`${base}/authorize`, asPage, authorizationEndpoint(deps));
   router.post(`${base}/login`, asPage, loginEndpoint(deps));
@@ -51,6 +54,7 @@ export function createApp(deps: Deps): Koa {
   router.get(`${base}/logout`, asPage, logoutPageEndpoint(deps));
   router.post(`${base}/logout`, asPage, logoutEndpoint(deps));
   const admin = adminRoutes(deps, `${base}/admin`);
+  const ssf = ssfRoutes(deps, `${base}/ssf`);
   // For load balancers and orchestrators, at the root whatever the issuer path.
   router.get('/healthz', healthEndpoint);
   router.get('/readyz', readinessEndpoint(deps));
@@ -64,6 +68,7 @@ export function createApp(deps: Deps): Koa {
   app.use(corsPreflight(deps.store, [`${base}/token`, `${base}/revoke`]));
   app.use(router.routes());
   app.use(admin.routes());
+  app.use(ssf.routes());
   return app;
 }
 

@@ -7,12 +7,13 @@ import { KeyManager, type KeyRing } from './keys/key-manager.js';
 import type { ScheduleSettings } from './keys/schedule.js';
 import { resolveKeySecrets } from './keys/secret-file.js';
 import type { Clock } from './lib/clock.js';
-import type { Logger } from './lib/log.js';
+import { silentLogger, type Logger } from './lib/log.js';
 import { Metrics } from './observability/metrics.js';
 import type { PasswordHasher } from './passwords/argon2.js';
 import { Throttle } from './security/throttle.js';
 import { throttleSettings } from './security/throttle-policy.js';
 import { createDatabase, migrate, openHotReads, type Database } from './storage/database.js';
+import { EventListener } from './storage/event-listener.js';
 import { Store } from './storage/store.js';
 
 export interface Runtime {
@@ -30,10 +31,16 @@ export async function openRuntime(config: Config, log?: Logger): Promise<Runtime
     throw error;
   }
   const hot = openHotReads(config.database, db);
+  const store = new Store(db, hot);
+  // PostgreSQL: LISTEN for the outbox's NOTIFY, opened only once someone waits on events (a long poll).
+  const listener =
+    config.database.client === 'postgres' ? new EventListener(config.database.connectionString, store.eventSignal, log ?? silentLogger) : undefined;
+  if (listener) store.eventSignal.onFirstWait(() => listener.start());
   return {
     db,
-    store: new Store(db, hot),
+    store,
     close: async () => {
+      await listener?.stop();
       hot?.close();
       await db.destroy();
     },

@@ -40,6 +40,15 @@ export interface Config {
   readonly trustProxyHops: number;
   /** How often the janitor deletes expired rows; 0 turns it off. */
   readonly janitorIntervalSeconds: number;
+  /** How long the event outbox keeps an event (Shared Signals receivers that lag longer miss it). */
+  readonly eventRetentionSeconds: number;
+  /** The longest an RFC 8936 long poll waits for an event before it answers with none. */
+  readonly ssfPollWaitSeconds: number;
+  /**
+   * SSF inactivity_timeout: a stream whose receiver has not polled it (nor created it) for this long is disabled
+   * by the janitor, and deleted after twice as long.
+   */
+  readonly ssfInactivityTimeoutSeconds: number;
   /** Processes serving requests (node:cluster); everything they share lives in the database. */
   readonly workers: number;
   /** Brute-force thresholds: failures before waiting starts, per (username, IP), per IP, per username; the longest wait. */
@@ -234,6 +243,10 @@ export function loadConfig(env: Env): Config {
     clockLeewaySeconds,
     trustProxyHops: readTrustedHops(env),
     janitorIntervalSeconds: readInteger(env, 'GATEHOUSE_JANITOR_INTERVAL', 600, 0, DAY),
+    eventRetentionSeconds: readInteger(env, 'GATEHOUSE_EVENT_RETENTION_SECONDS', 7 * DAY, 60, YEAR),
+    // Below the server's 30 s request timeout and the usual proxy idle timeouts (60 s).
+    ssfPollWaitSeconds: readInteger(env, 'GATEHOUSE_SSF_POLL_WAIT_SECONDS', 25, 1, 55),
+    ssfInactivityTimeoutSeconds: readInteger(env, 'GATEHOUSE_SSF_INACTIVITY_TIMEOUT_SECONDS', DAY, 60, YEAR),
     workers: readInteger(env, 'GATEHOUSE_WORKERS', 1, 1, 64),
     lockout: {
       perUserAndAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_THRESHOLD', 5, 1, 1000),

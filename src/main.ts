@@ -98,7 +98,7 @@ async function serveRequests(config: Config, announce: boolean): Promise<void> {
     reportMetricsToPrimary(metrics.registry);
   }
   keys.start();
-  opened.janitor = new Janitor(opened.runtime.store, systemClock, log);
+  opened.janitor = new Janitor(opened.runtime.store, systemClock, log, { eventRetentionSeconds: config.eventRetentionSeconds, ssfInactivityTimeoutSeconds: config.ssfInactivityTimeoutSeconds });
   opened.janitor.start(config.janitorIntervalSeconds);
 
   if (announce) announceStart(config, issuer, port, hasClients);

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import { audit } from '../audit/audit.js';
+import type { NewEvent } from '../storage/events.js';
 import type { Deps } from '../deps.js';
 import { sha256Hex, randomToken } from '../lib/crypto.js';
 import { uuidv7 } from '../lib/ids.js';
@@ -66,8 +67,9 @@ export async function openLoginSession(
       return previous.id;
     }
     if (previous && previous.userId !== user.id && (await tx.loginSessions.end(previous.id, now, 'replaced'))) {
-      const ended = await tx.sessions.endAll({ loginSessionId: previous.id }, now, 'replaced');
-      await audit(tx, now, { type: 'session_ended', actor, subject: previous.username, detail: `login session ${previous.id} replaced by another user's and ${ended} session(s)` });
+      const ended = await tx.sessions.endAllListed({ loginSessionId: previous.id }, now, 'replaced');
+      await audit(tx, now, { type: 'session_ended', actor, subject: previous.username, detail: `login session ${previous.id} replaced by another user's and ${ended.length} session(s)` });
+      await tx.events.append(now, ...ended.map((s): NewEvent => ({ type: 'session_revoked', sessionId: s.id, userId: s.userId, clientId: s.clientId, reason: 'replaced', initiator: 'user' })));
     }
     const opened = uuidv7();
     await tx.loginSessions.insert({ id: opened, tokenHash, userId: user.id, createdAt: now, authenticatedAt: now, expiresAt, endedAt: null, endReason: null });

@@ -18,6 +18,7 @@ const create: Command = async ({ store, clock }, args) => {
     'redirect-uri': { type: 'string', multiple: true },
     'post-logout-redirect-uri': { type: 'string', multiple: true },
     'third-party': { type: 'boolean' },
+    receiver: { type: 'boolean' },
   });
   const browserLogin = {
     redirectUris: values['redirect-uri'] ?? [],
@@ -67,6 +68,7 @@ const create: Command = async ({ store, clock }, args) => {
       scope: values.scopes ?? '',
       audiences: values.audience ?? [],
       introspect: values.introspect ?? false,
+      receiver: values.receiver ?? false,
       ...browserLogin,
     },
     clock.now(),
@@ -79,6 +81,7 @@ const create: Command = async ({ store, clock }, args) => {
       `scope:         ${record.scope.join(' ') || '(none)'}`,
       `audience:      ${record.audiences.join(' ') || '(the issuer)'}`,
       `introspect:    ${record.introspect}`,
+      ...(record.receiver ? ['receiver:      yes (Shared Signals streams: ssf.manage, ssf.read)'] : []),
       ...browserLoginLines(record),
       chosenSecret === undefined ? 'The secret is shown only now: store it safely.' : '',
     ].filter((line) => line !== '').join('\n'),

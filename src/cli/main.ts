@@ -17,6 +17,7 @@ import { UsageError } from './io.js';
 import { keyCommands } from './keys.js';
 import { janitor, migrate } from './maintenance.js';
 import { sessionCommands } from './sessions.js';
+import { streamCommands } from './streams.js';
 import { userCommands } from './users.js';
 
 const nouns: Record<string, Record<string, Command>> = {
@@ -25,6 +26,7 @@ const nouns: Record<string, Record<string, Command>> = {
   sessions: sessionCommands,
   consents: consentCommands,
   keys: keyCommands,
+  streams: streamCommands,
 };
 
 /** Commands without a noun. */
@@ -32,7 +34,7 @@ const singles: Record<string, Command> = { migrate, janitor, audit: auditCommand
 
 const USAGE = `usage: gatehouse <command> [--json]
   clients create --id ID [--secret-stdin | --secret S] [--grants authorization_code,refresh_token,client_credentials,password] [--scopes "a b"] [--audience URI]... [--introspect]
-                 [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party]
+                 [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party] [--receiver]
   clients create --public --id ID [--grants authorization_code,refresh_token] [--scopes "a b"] [--audience URI]... [--origin https://app.example]...
                  [--redirect-uri URI]... [--post-logout-redirect-uri URI]... [--third-party]
   clients list | clients disable ID | clients rotate-secret ID [--overlap SECONDS]
@@ -41,6 +43,7 @@ const USAGE = `usage: gatehouse <command> [--json]
   sessions list [--user U] | sessions revoke SID | sessions revoke --user U   (SID: a session or a login session)
   consents list --user U | consents revoke --user U --client ID
   keys list | keys rotate [--now] | keys revoke KID | keys reencrypt
+  streams list [--client ID] | streams show STREAM_ID | streams disable STREAM_ID [--reason TEXT]   (Shared Signals)
   migrate                 apply pending database migrations (npm start does it too)
   janitor                 delete expired sessions, refresh tokens and revocations once
   audit [--user U] [--since 24h|ISO|epoch] [--limit N]   the security events, newest first`;

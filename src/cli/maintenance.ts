@@ -9,9 +9,9 @@ export const migrate: Command = async (_context, args) => {
 };
 
 /** `gatehouse janitor`: one run of what the server does in the background every GATEHOUSE_JANITOR_INTERVAL. */
-export const janitor: Command = async ({ store, clock }, args) => {
+export const janitor: Command = async ({ store, clock, config }, args) => {
   const { values } = parseOptions(args, {});
-  const report = await runJanitor(store, clock);
+  const report = await runJanitor(store, clock, { eventRetentionSeconds: config.eventRetentionSeconds, ssfInactivityTimeoutSeconds: config.ssfInactivityTimeoutSeconds });
   createOutput(values.json ?? false).result(
     {
       revocations_deleted: report.revocations,
@@ -19,9 +19,13 @@ export const janitor: Command = async ({ store, clock }, args) => {
       sessions_deleted: report.sessions,
       throttle_counters_deleted: report.throttleCounters,
       audit_events_deleted: report.auditEvents,
+      events_deleted: report.events,
+      streams_disabled: report.streamsDisabled,
+      streams_deleted: report.streamsDeleted,
     },
     () =>
       `deleted ${report.revocations} revocation(s), ${report.refreshTokens} refresh token(s), ${report.sessions} session(s), ` +
-      `${report.throttleCounters} throttle counter(s), ${report.auditEvents} audit event(s)`,
+      `${report.throttleCounters} throttle counter(s), ${report.auditEvents} audit event(s), ${report.events} outbox event(s), ` +
+      `${report.streamsDisabled} inactive stream(s) disabled, ${report.streamsDeleted} deleted`,
   );
 };

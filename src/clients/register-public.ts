@@ -62,6 +62,7 @@ export async function registerPublicClient(store: Store, input: NewPublicClient,
     redirectUris,
     postLogoutRedirectUris,
     thirdParty: input.thirdParty ?? false,
+    receiver: false, // a receiver authenticates with client_credentials, which a public client cannot use
     createdAt: now,
     disabledAt: null,
   };

@@ -6,6 +6,7 @@ import { randomToken, sha256Hex } from '../lib/crypto.js';
 import { parseScope } from '../lib/scope.js';
 import type { ClientRecord } from '../storage/clients.js';
 import type { Store } from '../storage/store.js';
+import { SSF_SCOPES } from '../ssf/scopes.js';
 import { parseRedirectUri } from './redirect-uri.js';
 
 export interface NewClient {
@@ -22,6 +23,11 @@ export interface NewClient {
   postLogoutRedirectUris?: readonly string[];
   /** A third party: users are asked to consent before it gets a code. */
   thirdParty?: boolean;
+  /**
+   * A Shared Signals receiver: gets the client_credentials grant and the scopes ssf.manage and ssf.read (added to
+   * what `scope` lists), which no other client may hold.
+   */
+  receiver?: boolean;
 }
 
 export interface RegisteredClient {
@@ -75,7 +81,12 @@ export async function checkClientInput(
 
 export async function registerClient(store: Store, input: NewClient, now: number): Promise<RegisteredClient> {
   if (input.secret !== undefined && input.secret.length < 32) throw new InvalidInput('client secret must have at least 32 characters');
-  const { grantTypes, scope, audiences, redirectUris, postLogoutRedirectUris } = await checkClientInput(store, input);
+  const receiver = input.receiver ?? false;
+  const { grantTypes, scope, audiences, redirectUris, postLogoutRedirectUris } = await checkClientInput(store, {
+    ...input,
+    ...(receiver ? { grantTypes: [...new Set([...(input.grantTypes ?? []), 'client_credentials'])], scope: [input.scope ?? '', ...SSF_SCOPES].join(' ').trim() } : {}),
+  });
+  if (!receiver && scope.some((s) => (SSF_SCOPES as readonly string[]).includes(s))) throw new InvalidInput(`${SSF_SCOPES.join(' and ')} are for --receiver clients`);
   const secret = input.secret ?? randomToken(32);
   const record: ClientRecord = {
     id: input.id,
@@ -91,6 +102,7 @@ export async function registerClient(store: Store, input: NewClient, now: number
     redirectUris,
     postLogoutRedirectUris,
     thirdParty: input.thirdParty ?? false,
+    receiver: input.receiver ?? false,
     createdAt: now,
     disabledAt: null,
   };
@@ -101,9 +113,12 @@ export async function registerClient(store: Store, input: NewClient, now: number
 /** Disables a client: it can no longer authenticate, its tokens turn inactive and its sessions end. */
 export async function disableClient(store: Store, id: string, now: number): Promise<void> {
   await store.transaction(async (tx) => {
-    if (!(await tx.clients.disable(id, now))) throw new OperationRefused(`no client ${id}`);
+    const before = await tx.clients.find(id);
+    if (!before || !(await tx.clients.disable(id, now))) throw new OperationRefused(`no client ${id}`);
     const ended = await tx.sessions.endAll({ clientId: id }, now, 'client_disabled');
     await audit(tx, now, { type: 'client_disabled', actor: 'cli', subject: id, clientId: id, detail: `${ended} session(s) ended` });
+    // Disabling a disabled client changes nothing: no second event.
+    if (before.disabledAt === null) await tx.events.append(now, { type: 'client_disabled', clientId: id, reason: 'client_disabled', initiator: 'admin' });
   });
 }
 
@@ -135,6 +150,7 @@ export function clientJson(client: ClientRecord, secret?: string) {
     ...(client.redirectUris.length > 0 ? { redirect_uris: client.redirectUris } : {}),
     ...(client.postLogoutRedirectUris.length > 0 ? { post_logout_redirect_uris: client.postLogoutRedirectUris } : {}),
     ...(client.thirdParty ? { third_party: true } : {}),
+    ...(client.receiver ? { receiver: true } : {}),
     ...(secret === undefined ? { created_at: client.createdAt, disabled: client.disabledAt !== null } : {}),
   };
 }

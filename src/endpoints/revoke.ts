@@ -30,7 +30,12 @@ export function revocationEndpoint(deps: Deps) {
       const active = await inspectAccessToken(deps, token);
       if (active) {
         if (active.claims.client_id !== client.id) throw unauthorizedClient(NOT_YOURS);
-        await deps.store.revocations.revokeAccessToken(active.claims.jti, active.claims.exp, now);
+        const { claims } = active;
+        await deps.store.transaction(async (tx) => {
+          // Revoked once: a second /revoke of the same token changes nothing and writes no event.
+          if (!(await tx.revocations.revokeAccessToken(claims.jti, claims.exp, now))) return;
+          await tx.events.append(now, { type: 'token_revoked', jti: claims.jti, sessionId: claims.sid ?? null, userId: claims.sid === undefined ? null : claims.sub, clientId: claims.client_id, reason: 'revoked', initiator: 'user' });
+        });
       }
     } else {
       const stored = await deps.store.refreshTokens.find(hashRefreshToken(token));
@@ -44,6 +49,7 @@ export function revocationEndpoint(deps: Deps) {
         const ended = await deps.store.transaction(async (tx) => {
           if (!(await tx.sessions.end(session.id, now, 'revoked'))) return false;
           await audit(tx, now, { type: 'session_ended', actor: `client:${client.id}`, subject: user?.username ?? null, clientId: client.id, detail: `sid ${session.id} revoked` });
+          await tx.events.append(now, { type: 'session_revoked', sessionId: session.id, userId: session.userId, clientId: session.clientId, reason: 'revoked', initiator: 'user' });
           return true;
         });
         if (ended) deps.metrics.sessionsEndedBy('revoked');

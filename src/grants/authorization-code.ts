@@ -59,6 +59,7 @@ async function redeem(tx: Store, request: GrantRequest, codeHash: string, checks
     const used = (await tx.authorizationCodes.find(codeHash))!;
     if (used.sessionId !== null && (await tx.sessions.end(used.sessionId, now, 'code_reuse'))) {
       await tx.audit.insert(auditRecord(now, { type: 'code_reuse', actor: `ip:${ip}`, clientId: client.id, detail: `sid ${used.sessionId} ended` }));
+      await tx.events.append(now, { type: 'session_revoked', sessionId: used.sessionId, userId: used.userId, clientId: used.clientId, reason: 'code_reuse', initiator: 'policy' });
     }
     return { kind: 'reused', sessionId: used.sessionId };
   };

@@ -43,6 +43,7 @@ function plan(request: GrantRequest, requestedScope: string[] | undefined, now: 
     sessionId: session.id,
     at: now,
     audit: auditRecord(now, { type: 'refresh_reuse', actor: `ip:${ip}`, subject: user.username, clientId: client.id, detail: `sid ${session.id} ended` }),
+    event: { type: 'session_revoked', sessionId: session.id, userId: user.id, clientId: session.clientId, reason: 'refresh_reuse', initiator: 'policy' },
     result: { kind: 'reused', sessionId: session.id },
   };
   // A token superseded by a sibling (another successor of its parent was used first) is never good again, and a

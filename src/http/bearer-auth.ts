@@ -12,7 +12,9 @@ export interface BearerState {
   token: ActiveAccessToken;
 }
 
-export function requireBearer(deps: Deps, scope: string) {
+/** `scope`: the scope the token must carry, or a list of scopes of which it must carry one. */
+export function requireBearer(deps: Deps, scope: string | readonly string[]) {
+  const accepted = typeof scope === 'string' ? [scope] : scope;
   return async function bearer(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization');
     // RFC 6750 §3: no credentials (or another scheme) get a bare challenge; a Bearer header without a usable
@@ -23,7 +25,8 @@ export function requireBearer(deps: Deps, scope: string) {
     const active = await inspectAccessToken(deps, match[1]!);
     if (!active || active.claims.aud !== deps.issuer) throw bearerInvalid();
     noteRequest({ clientId: active.claims.client_id });
-    if (!active.claims.scope.split(' ').includes(scope)) throw insufficientScope(scope);
+    const granted = active.claims.scope.split(' ');
+    if (!accepted.some((s) => granted.includes(s))) throw insufficientScope(accepted[0]!);
     (ctx.state as BearerState).token = active;
     await next();
   };

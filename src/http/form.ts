@@ -27,7 +27,8 @@ export class RequestAborted extends Error {
   override readonly name = 'RequestAborted';
 }
 
-async function readBody(ctx: Context): Promise<Buffer> {
+/** The raw body, at most MAX_BODY_BYTES (413 beyond). */
+export async function readBody(ctx: Context): Promise<Buffer> {
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
   const chunks: Buffer[] = [];

@@ -183,6 +183,7 @@ export class KeyManager {
     switch (step.kind) {
       case 'revoke':
         if (!(await keys.transition(step.kid, step.from, 'revoked', { revokedAt: now }))) throw new LostRace();
+        await tx.events.append(now, { type: 'key_revoked', kid: step.kid, reason: 'key_revoked', initiator: 'admin' });
         return;
       case 'create-current':
         if (step.retireKid !== null && !(await keys.transition(step.retireKid, 'current', 'retired', { retiredAt: now }))) throw new LostRace();

@@ -3,14 +3,18 @@
  * their expiry (rotated ones are kept until then, so a late replay is still recognised as reuse), sessions and
  * login sessions a day after they ended or expired, authorization codes a day after they expired (a used code
  * is kept until then, so that its second use is still recognised), pending login forms as soon as they expire,
- * brute-force counters idle for 30 days, and audit events after 90 days. Small batches with a pause between
+ * brute-force counters idle for 30 days, audit events after 90 days, and outbox events after
+ * GATEHOUSE_EVENT_RETENTION_SECONDS (with the Shared Signals deliveries still waiting for them). Shared Signals
+ * streams nobody polled for GATEHOUSE_SSF_INACTIVITY_TIMEOUT_SECONDS are disabled, and deleted after twice that. Small batches with a pause between
  * them keep every statement short, so the server goes on answering while a large backlog is cleaned; deletes
  * are idempotent, so every instance may run it.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../lib/clock.js';
 import { describeError, type Logger } from '../lib/log.js';
+import { setStreamStatus } from '../ssf/control.js';
 import type { Store } from '../storage/store.js';
+import { INACTIVE } from '../storage/streams.js';
 
 /** How long finished sessions and expired refresh tokens are kept (sessions list, reuse detection, support). */
 export const RETENTION_SECONDS = 86_400;
@@ -18,11 +22,19 @@ export const RETENTION_SECONDS = 86_400;
 const THROTTLE_RETENTION_SECONDS = 30 * 86_400;
 /** How long the audit trail is kept. */
 export const AUDIT_RETENTION_SECONDS = 90 * 86_400;
+/** How long outbox events are kept unless configured (GATEHOUSE_EVENT_RETENTION_SECONDS). */
+export const EVENT_RETENTION_SECONDS = 7 * 86_400;
+/** How long a stream may go unpolled before it is disabled, unless configured (GATEHOUSE_SSF_INACTIVITY_TIMEOUT_SECONDS). */
+export const SSF_INACTIVITY_TIMEOUT_SECONDS = 86_400;
 
 export interface JanitorOptions {
   batchSize?: number;
   /** Pause between batches, so requests get the database in between. */
   pauseMs?: number;
+  /** Outbox events older than this are deleted. */
+  eventRetentionSeconds?: number;
+  /** Streams not polled for this long are disabled; for twice as long, deleted. */
+  ssfInactivityTimeoutSeconds?: number;
 }
 
 export interface JanitorReport {
@@ -34,6 +46,23 @@ export interface JanitorReport {
   authorizationCodes: number;
   throttleCounters: number;
   auditEvents: number;
+  events: number;
+  streamsDisabled: number;
+  streamsDeleted: number;
+}
+
+/**
+ * SSF 1.0 §8.1.1 inactivity_timeout: the streams of receivers that went away (an autoscaled API instance) are
+ * disabled, the way `streams disable` does it (reason `inactive`), and deleted after another timeout unless
+ * their receiver came back and enabled them. Streams disabled by their receiver or an operator stay.
+ */
+async function inactiveStreams(store: Store, now: number, timeoutSeconds: number, batchSize: number): Promise<{ streamsDisabled: number; streamsDeleted: number }> {
+  let streamsDisabled = 0;
+  for (const id of await store.streams.listInactive(now - timeoutSeconds)) {
+    if (await setStreamStatus(store, id, 'disabled', INACTIVE, now)) streamsDisabled++;
+  }
+  const streamsDeleted = await drain((limit) => store.streams.deleteAbandoned(now - timeoutSeconds, limit), batchSize, 0);
+  return { streamsDisabled, streamsDeleted };
 }
 
 async function drain(deleteBatch: (limit: number) => Promise<number>, batchSize: number, pauseMs: number): Promise<number> {
@@ -60,6 +89,8 @@ export async function runJanitor(store: Store, clock: Clock, options: JanitorOpt
     authorizationCodes: await drain((limit) => store.janitor.deleteExpiredAuthorizationCodes(before, limit), batchSize, pauseMs),
     throttleCounters: await drain((limit) => store.throttle.deleteIdle(now - THROTTLE_RETENTION_SECONDS, limit), batchSize, pauseMs),
     auditEvents: await drain((limit) => store.audit.deleteOlderThan(now - AUDIT_RETENTION_SECONDS, limit), batchSize, pauseMs),
+    events: await drain((limit) => store.events.deleteOlderThan(now - (options.eventRetentionSeconds ?? EVENT_RETENTION_SECONDS), limit), batchSize, pauseMs),
+    ...(await inactiveStreams(store, now, options.ssfInactivityTimeoutSeconds ?? SSF_INACTIVITY_TIMEOUT_SECONDS, batchSize)),
   };
 }
 
@@ -72,6 +103,7 @@ export class Janitor {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly log: Logger,
+    private readonly options: JanitorOptions = {},
   ) {}
 
   start(intervalSeconds: number): void {
@@ -91,7 +123,7 @@ export class Janitor {
 
   async runOnce(): Promise<void> {
     try {
-      const report = await runJanitor(this.store, this.clock);
+      const report = await runJanitor(this.store, this.clock, this.options);
       if (Object.values(report).some((count) => count > 0)) this.log.info('janitor deleted expired rows', { ...report });
     } catch (error) {
       this.log.warn('janitor run failed; it retries at the next interval', { error: describeError(error) });

@@ -53,6 +53,21 @@ function bearerErrors(): Json {
   };
 }
 
+/** The answers of the Shared Signals API that are not successes: RFC 6750 for the token, OAuth error bodies for the rest. */
+function ssfErrors(): Json {
+  const challenge = (required: boolean) => ({ ...header('RFC 6750 §3.', { type: 'string', pattern: '^Bearer realm="' }), required });
+  const noStore = { 'Cache-Control': NO_STORE };
+  return {
+    '400': error('invalid_request: a malformed Bearer header (with a challenge), or a body that is not a valid request (not JSON, not an object, a wrong member).', { ...noStore, 'WWW-Authenticate': challenge(false) }),
+    '401': error('No token, another scheme, or a token that is not active or not issued for the issuer.', { ...noStore, 'WWW-Authenticate': challenge(true) }),
+    '403': error('insufficient_scope: the token lacks ssf.manage (or ssf.read); access_denied: the client is not a registered receiver.', { ...noStore, 'WWW-Authenticate': challenge(false) }),
+    '404': error('not_found: no such stream (or another receiver\'s).', noStore),
+    '413': error('invalid_request: the body is over 16 KiB.'),
+    '500': error('server_error.'),
+    '503': error('temporarily_unavailable: the database cannot be reached.', { 'Retry-After': RETRY_AFTER }),
+  };
+}
+
 const PAGE_HEADERS = {
   'X-Request-Id': REQUEST_ID,
   'Content-Security-Policy': header("default-src 'none'; the style by hash; form-action the issuer and the redirect origin; frame-ancestors 'none'.", { type: 'string', pattern: "default-src 'none'" }),
@@ -208,6 +223,100 @@ export function openApiDocument(issuer: string): Json {
           responses: { '204': { description: 'Ended (also when it had ended already).', headers: { 'X-Request-Id': REQUEST_ID } }, '404': error('not_found: no such session.'), ...bearerErrors() },
         },
       },
+      [`/.well-known/ssf-configuration${base}`]: {
+        get: {
+          summary: 'OpenID SSF 1.0 §7: the Shared Signals transmitter configuration metadata.',
+          responses: {
+            '200': { description: 'The metadata.', headers: { 'X-Request-Id': REQUEST_ID }, content: json(ref('SsfConfiguration')) },
+          },
+        },
+      },
+      [`${base}/ssf/streams`]: {
+        post: {
+          summary: 'SSF 1.0 §8.1.1.1: creates a stream (poll delivery) for the calling receiver; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('StreamSettings')) },
+          responses: { '201': { description: 'The stream.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('StreamConfiguration')) }, ...ssfErrors() },
+        },
+        get: {
+          summary: 'SSF 1.0 §8.1.1.2: one stream (stream_id) or all of the receiver\'s; ssf.read or ssf.manage.',
+          security: [{ receiverToken: ['ssf.read'] }],
+          parameters: [{ name: 'stream_id', in: 'query', required: false, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'The stream, or an array of streams without stream_id.',
+              headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE },
+              content: json({ oneOf: [ref('StreamConfiguration'), { type: 'array', items: ref('StreamConfiguration') }] }),
+            },
+            ...ssfErrors(),
+          },
+        },
+        patch: {
+          summary: 'SSF 1.0 §8.1.1.3: changes the receiver-supplied properties given; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('StreamSettings')) },
+          responses: { '200': { description: 'The stream as it is now.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('StreamConfiguration')) }, ...ssfErrors() },
+        },
+        put: {
+          summary: 'SSF 1.0 §8.1.1.4: replaces the receiver-supplied properties; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('StreamSettings')) },
+          responses: { '200': { description: 'The stream as it is now.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('StreamConfiguration')) }, ...ssfErrors() },
+        },
+        delete: {
+          summary: 'SSF 1.0 §8.1.1.5: deletes a stream and what it still owed; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          parameters: [{ name: 'stream_id', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { '204': { description: 'Deleted.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
+        },
+      },
+      [`${base}/ssf/status`]: {
+        get: {
+          summary: 'SSF 1.0 §8.1.2.1: the status of a stream; ssf.read or ssf.manage.',
+          security: [{ receiverToken: ['ssf.read'] }],
+          parameters: [{ name: 'stream_id', in: 'query', required: true, schema: { type: 'string' } }],
+          responses: { '200': { description: 'The status.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('StreamStatus')) }, ...ssfErrors() },
+        },
+        post: {
+          summary: 'SSF 1.0 §8.1.2.2: enables, pauses (events held) or disables (events dropped) a stream; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('StreamStatus')) },
+          responses: { '200': { description: 'The status as it is now.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('StreamStatus')) }, ...ssfErrors() },
+        },
+      },
+      [`${base}/ssf/verify`]: {
+        post: {
+          summary: 'SSF 1.0 §8.1.4.2: asks for a verification event carrying `state` on the stream; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json({ type: 'object', required: ['stream_id'], properties: { stream_id: { type: 'string' }, state: { type: 'string' } } }) },
+          responses: { '204': { description: 'The event is on its way.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
+        },
+      },
+      [`${base}/ssf/subjects/add`]: {
+        post: {
+          summary: 'SSF 1.0 §8.1.3.2: events about this subject are delivered again (streams carry every subject by default); ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('SubjectRequest')) },
+          responses: { '200': { description: 'Added; no body.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
+        },
+      },
+      [`${base}/ssf/subjects/remove`]: {
+        post: {
+          summary: 'SSF 1.0 §8.1.3.3: no more events about this subject on the stream; ssf.manage.',
+          security: [{ receiverToken: ['ssf.manage'] }],
+          requestBody: { required: true, content: json(ref('SubjectRequest')) },
+          responses: { '204': { description: 'Removed.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE } }, ...ssfErrors() },
+        },
+      },
+      [`${base}/ssf/poll/{stream_id}`]: {
+        parameters: [{ name: 'stream_id', in: 'path', required: true, schema: { type: 'string' } }],
+        post: {
+          summary: 'RFC 8936: acknowledges SETs and returns those the stream still owes; a long poll unless returnImmediately; ssf.read or ssf.manage.',
+          security: [{ receiverToken: ['ssf.read'] }],
+          requestBody: { required: true, content: json(ref('PollRequest')) },
+          responses: { '200': { description: 'SETs by jti (none after GATEHOUSE_SSF_POLL_WAIT_SECONDS).', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('PollResponse')) }, ...ssfErrors() },
+        },
+      },
       '/healthz': {
         get: { summary: 'The process answers.', responses: { '200': { description: 'Alive.', headers: { 'X-Request-Id': REQUEST_ID, 'Cache-Control': NO_STORE }, content: json(ref('Health')) } } },
       },
@@ -238,6 +347,12 @@ export function openApiDocument(issuer: string): Json {
           description: 'RFC 6749 §2.3.1: client id and secret form-urlencoded, then base64. Or client_secret_post: both in the form body (never the URI); a public client sends client_id alone.',
         },
         adminToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A client_credentials token with scope gatehouse:admin and aud = the issuer.' },
+        receiverToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A client_credentials token of a --receiver client, aud = the issuer, with ssf.manage (or ssf.read to read and poll).',
+        },
       },
     },
   };

@@ -10,7 +10,13 @@
 import { audit } from '../audit/audit.js';
 import type { LoginSessionEndReason } from '../storage/login-sessions.js';
 import type { SessionListing } from '../storage/sessions.js';
+import type { Initiator, NewEvent } from '../storage/events.js';
 import type { Store } from '../storage/store.js';
+
+/** Who ends a login session, as CAEP's initiating_entity: the user at /logout or another user's login; else an admin. */
+function initiatorOf(reason: LoginSessionEndReason): Initiator {
+  return reason === 'admin' ? 'admin' : 'user';
+}
 
 /** The JSON form of a session, shared by `sessions list --json` and GET /admin/users/{u}/sessions. */
 export function sessionJson(session: SessionListing) {
@@ -41,9 +47,11 @@ export async function endLoginSession(store: Store, id: string, now: number, act
   const user = await store.users.findById(loginSession.userId);
   return store.transaction(async (tx) => {
     if (!(await tx.loginSessions.end(id, now, reason))) return undefined;
-    const ended = await tx.sessions.endAll({ loginSessionId: id }, now, reason);
-    await audit(tx, now, { type: 'session_ended', actor, subject: user?.username ?? null, detail: `login session ${id} (${reason}) and ${ended} session(s)` });
-    return ended;
+    const ended = await tx.sessions.endAllListed({ loginSessionId: id }, now, reason);
+    await audit(tx, now, { type: 'session_ended', actor, subject: user?.username ?? null, detail: `login session ${id} (${reason}) and ${ended.length} session(s)` });
+    // One event per session: what a resource server knows of a token is its session (sid), not the login session.
+    await tx.events.append(now, ...ended.map((s): NewEvent => ({ type: 'session_revoked', sessionId: s.id, userId: s.userId, clientId: s.clientId, reason, initiator: initiatorOf(reason) })));
+    return ended.length;
   });
 }
 
@@ -62,6 +70,7 @@ export async function endSession(store: Store, sid: string, now: number, actor: 
   return store.transaction(async (tx) => {
     if (!(await tx.sessions.end(sid, now, 'admin'))) return 0;
     await audit(tx, now, { type: 'session_ended', actor, subject: user?.username ?? null, clientId: session.clientId, detail: `sid ${sid}` });
+    await tx.events.append(now, { type: 'session_revoked', sessionId: sid, userId: session.userId, clientId: session.clientId, reason: 'admin', initiator: 'admin' });
     return 1;
   });
 }
@@ -80,6 +89,8 @@ export async function endUserSessions(store: Store, username: string, now: numbe
     if (ended + loginSessions > 0) {
       await audit(tx, now, { type: 'session_ended', actor, subject: user.username, detail: `${ended} session(s), ${loginSessions} login session(s)` });
     }
+    // One event for the user (no session): every session of theirs ended. None when no token was alive.
+    if (ended > 0) await tx.events.append(now, { type: 'session_revoked', userId: user.id, reason: 'admin', initiator: 'admin' });
     return ended;
   });
 }

@@ -23,6 +23,8 @@ export interface ClientRecord {
   postLogoutRedirectUris: string[];
   /** A third party: the user is asked to consent to its scopes before it gets a code. */
   thirdParty: boolean;
+  /** A Shared Signals receiver: may manage event streams (ssf.manage) and poll them (ssf.read). */
+  receiver: boolean;
   createdAt: number;
   disabledAt: number | null;
 }
@@ -41,6 +43,7 @@ export interface ClientRow {
   redirect_uris: string;
   post_logout_redirect_uris: string;
   third_party: number | boolean;
+  receiver: number | boolean;
   created_at: number;
   disabled_at: number | null;
 }
@@ -62,6 +65,7 @@ export function clientFromRow(row: ClientRow): ClientRecord {
     redirectUris: words(row.redirect_uris),
     postLogoutRedirectUris: words(row.post_logout_redirect_uris),
     thirdParty: Boolean(row.third_party),
+    receiver: Boolean(row.receiver),
     createdAt: Number(row.created_at),
     disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
   };
@@ -105,6 +109,7 @@ export class ClientStore {
         redirect_uris: client.redirectUris.join(' '),
         post_logout_redirect_uris: client.postLogoutRedirectUris.join(' '),
         third_party: client.thirdParty,
+        receiver: client.receiver === true, // records built before receivers existed lack it
         created_at: client.createdAt,
         disabled_at: client.disabledAt,
       });

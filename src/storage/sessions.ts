@@ -125,12 +125,26 @@ export class SessionStore {
     now: number,
     reason: SessionEndReason,
   ): Promise<number> {
+    return (await this.endAllListed(owner, now, reason)).length;
+  }
+
+  /** endAll, answering which sessions it ended: exactly those, also against a concurrent end (RETURNING). */
+  async endAllListed(
+    owner: { userId: string; clientId?: string } | { clientId: string } | { loginSessionId: string },
+    now: number,
+    reason: SessionEndReason,
+  ): Promise<Array<{ id: string; userId: string; clientId: string }>> {
     const where =
       'loginSessionId' in owner
         ? { login_session_id: owner.loginSessionId }
         : 'userId' in owner
           ? { user_id: owner.userId, ...(owner.clientId === undefined ? {} : { client_id: owner.clientId }) }
           : { client_id: owner.clientId };
-    return this.db('sessions').where(where).whereNull('ended_at').update({ ended_at: now, end_reason: reason });
+    const rows: Array<{ id: string; user_id: string; client_id: string }> = await this.db('sessions')
+      .where(where)
+      .whereNull('ended_at')
+      .update({ ended_at: now, end_reason: reason })
+      .returning(['id', 'user_id', 'client_id']);
+    return rows.map((row) => ({ id: row.id, userId: row.user_id, clientId: row.client_id }));
   }
 }

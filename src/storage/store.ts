@@ -4,6 +4,8 @@ import { AuthorizationCodeStore } from './authorization-codes.js';
 import { AuthorizationRequestStore } from './authorization-requests.js';
 import { ClientStore } from './clients.js';
 import { ConsentStore } from './consents.js';
+import { EventSignal } from '../events/signal.js';
+import { EventStore } from './events.js';
 import { JanitorStore } from './janitor.js';
 import { LoginSessionStore } from './login-sessions.js';
 import { knexRotation, pgRotation, sqliteRotation, type RefreshRotation } from './refresh-rotation.js';
@@ -12,6 +14,7 @@ import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
 import { SigningKeyStore } from './signing-keys.js';
+import { StreamStore } from './streams.js';
 import { ThrottleStore } from './throttle.js';
 import { TokenStateStore } from './token-state.js';
 import { UserStore } from './users.js';
@@ -41,6 +44,10 @@ export class Store {
   readonly authorizationRequests: AuthorizationRequestStore;
   readonly authorizationCodes: AuthorizationCodeStore;
   readonly consents: ConsentStore;
+  readonly events: EventStore;
+  readonly streams: StreamStore;
+  /** Wakes long polls once events committed; shared by the root store and every transaction of it. */
+  readonly eventSignal: EventSignal;
 
   /**
    * `hot`: prepared statements for the introspection path (storage/hot-reads.ts); only the root store has them,
@@ -49,7 +56,9 @@ export class Store {
   constructor(
     private readonly db: Knex,
     hot?: HotReads,
+    eventSignal?: EventSignal,
   ) {
+    this.eventSignal = eventSignal ?? new EventSignal();
     this.clients = new ClientStore(db, hot);
     this.users = new UserStore(db);
     this.sessions = new SessionStore(db);
@@ -64,9 +73,12 @@ export class Store {
     this.authorizationRequests = new AuthorizationRequestStore(db);
     this.authorizationCodes = new AuthorizationCodeStore(db);
     this.consents = new ConsentStore(db);
+    this.events = new EventStore(db);
+    this.streams = new StreamStore(db);
     // Only the root store has hot reads: a store bound to a transaction rotates through that transaction (knex).
     // SQLite hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
-    this.refreshRotation = hot?.dialect === 'sqlite' ? sqliteRotation(db) : hot?.dialect === 'postgres' ? pgRotation(db) : knexRotation(this);
+    this.refreshRotation =
+      hot?.dialect === 'sqlite' ? sqliteRotation(db, this.eventSignal) : hot?.dialect === 'postgres' ? pgRotation(db, this.eventSignal) : knexRotation(this);
   }
 
   /** One round trip to the database: for readiness checks. */
@@ -83,7 +95,15 @@ export class Store {
   async transaction<T>(work: (tx: Store) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((trx) => work(new Store(trx)));
+        let tx: Store | undefined;
+        const result = await this.db.transaction((trx) => work((tx = new Store(trx, undefined, this.eventSignal))));
+        // After COMMIT: long polls in this process look at the outbox now (other processes: NOTIFY or their poll).
+        // A nested transaction (a savepoint) has not committed anything yet: its outer one wakes them.
+        if (tx?.events.wrote) {
+          if (this.db.isTransaction) this.events.wrote = true;
+          else this.eventSignal.wake();
+        }
+        return result;
       } catch (error) {
         if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));

@@ -49,6 +49,8 @@ export async function setPassword(store: Store, passwords: PasswordHasher, usern
     await tx.loginSessions.endAllOfUser(user.id, now, 'password_changed');
     const ended = await tx.sessions.endAll({ userId: user.id }, now, 'password_changed');
     await audit(tx, now, { type: 'password_changed', actor: 'cli', subject: user.username, detail: `${ended} session(s) ended` });
+    // One event: a receiver drops everything of the user on credential-change; the sessions' end is implied.
+    await tx.events.append(now, { type: 'credential_change', userId: user.id, reason: 'password_changed', initiator: 'admin' });
     return ended;
   });
 }
@@ -61,6 +63,7 @@ export async function disableUser(store: Store, username: string, now: number): 
     await tx.loginSessions.endAllOfUser(user.id, now, 'user_disabled');
     const ended = await tx.sessions.endAll({ userId: user.id }, now, 'user_disabled');
     await audit(tx, now, { type: 'user_disabled', actor: 'cli', subject: user.username, detail: `${ended} session(s) ended` });
+    if (user.disabledAt === null) await tx.events.append(now, { type: 'account_disabled', userId: user.id, reason: 'user_disabled', initiator: 'admin' });
     return ended;
   });
 }
@@ -70,5 +73,6 @@ export async function enableUser(store: Store, username: string, now: number): P
   await store.transaction(async (tx) => {
     await tx.users.setDisabled(user.id, null);
     await audit(tx, now, { type: 'user_enabled', actor: 'cli', subject: user.username });
+    if (user.disabledAt !== null) await tx.events.append(now, { type: 'account_enabled', userId: user.id, reason: 'user_enabled', initiator: 'admin' });
   });
 }

@@ -22,6 +22,8 @@ export async function revokeConsent(store: Store, username: string, clientId: st
     if (!(await tx.consents.revoke(user.id, clientId))) throw new OperationRefused(`${username} has not consented to ${clientId}`);
     const ended = await tx.sessions.endAll({ userId: user.id, clientId }, now, 'consent_revoked');
     await audit(tx, now, { type: 'consent_revoked', actor, subject: user.username, clientId, detail: `${ended} session(s) ended` });
+    // One event for the user at this client: every session of the user there ended.
+    if (ended > 0) await tx.events.append(now, { type: 'session_revoked', userId: user.id, clientId, reason: 'consent_revoked', initiator: actor === 'cli' || actor.startsWith('admin') ? 'admin' : 'user' });
     return ended;
   });
 }

@@ -15,6 +15,9 @@ test('migrate creates the schema on an empty database and is idempotent; janitor
     sessions_deleted: 0,
     throttle_counters_deleted: 0,
     audit_events_deleted: 0,
+    events_deleted: 0,
+    streams_disabled: 0,
+    streams_deleted: 0,
   });
   const extra = await box.cli(['migrate', 'now']);
   t.is(extra.code, 2, 'migrate takes no argument');

@@ -5,6 +5,8 @@ import * as janitorIndexes from './003_janitor_indexes.js';
 import * as security from './004_security.js';
 import * as hardening from './005_hardening.js';
 import * as browserLogin from './006_browser_login.js';
+import * as events from './007_events.js';
+import * as sharedSignals from './008_shared_signals.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +24,8 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['004_security', security],
   ['005_hardening', hardening],
   ['006_browser_login', browserLogin],
+  ['007_events', events],
+  ['008_shared_signals', sharedSignals],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
