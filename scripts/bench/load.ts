@@ -3,7 +3,10 @@
  * Latencies are recorded here from every response (autocannon's own histogram has 1 ms resolution), so p50 and
  * p99 are exact to the microsecond.
  */
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { ROOT, TSX } from './paths.js';
 
 export interface Measurement {
   /** Responses received during the run (any status). */
@@ -154,4 +157,26 @@ export async function drive(spec: LoadSpec): Promise<Measurement> {
     errors: result.non2xx + socketErrors + mismatches,
     statusCodes,
   };
+}
+
+/**
+ * `drive` in a process of its own (scripts/bench/load-child.ts), so that the load generator does not share the
+ * bench process's event loop with anything else. A spec that keeps state per connection in this process
+ * (refresh chains, never-seen token pools) cannot move: it runs here, and the answer says so.
+ */
+export async function driveOutside(spec: LoadSpec): Promise<Measurement & { inProcess?: true }> {
+  if (spec.perConnection) return { ...(await drive(spec)), inProcess: true };
+  const { verify, perConnection: _unused, ...serializable } = spec;
+  const child = fork(join(ROOT, 'scripts', 'bench', 'load-child.ts'), [], { execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    child.once('message', (measured) => {
+      answered = true;
+      resolve(measured as Measurement);
+    });
+    child.once('exit', (code) => {
+      if (!answered) reject(new Error(`the load generator process exited with ${code} before it answered`));
+    });
+    child.send({ spec: serializable, verify: verify?.toString() });
+  });
 }

@@ -31,6 +31,8 @@ export const USAGE = `npm run bench -- [options]
                      CPUs idle, and run again (up to 3 times) a measured run they disturbed (default 0: off).
                      Every run reports the CPU other processes used meanwhile.
   --soak S           seconds of the soak scenario's measured mixed load (default 300, or 20 when --duration <= 3)
+  --generator G      in-process (default: autocannon in the bench process) or process (autocannon in a child
+                     process of its own, for the scenarios whose requests do not depend on earlier answers)
   --out DIR          where the JSON goes (default bench-results)
 `;
 
@@ -79,6 +81,7 @@ export interface Options {
   workers: number | undefined;
   settle: number;
   soak: number;
+  generator: 'in-process' | 'process';
   out: string;
 }
 
@@ -90,6 +93,11 @@ function integer(raw: string | undefined, name: string, fallback: number, min: n
   const value = Number(raw);
   if (value < min || value > max) throw new UsageError(`--${name} must be between ${min} and ${max}`);
   return value;
+}
+
+function generatorOption(raw: string | undefined): Options['generator'] {
+  if (raw === undefined || raw === 'in-process' || raw === 'process') return raw ?? 'in-process';
+  throw new UsageError(`--generator must be in-process or process, got ${JSON.stringify(raw)}`);
 }
 
 /** The options of `argv`; --help prints the usage and exits 0. Throws a UsageError (or node's ERR_PARSE_ARGS_*). */
@@ -108,6 +116,7 @@ export function parseOptions(argv: string[]): Options {
       workers: { type: 'string' },
       settle: { type: 'string' },
       soak: { type: 'string' },
+      generator: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -146,6 +155,7 @@ export function parseOptions(argv: string[]): Options {
     workers: values.workers === undefined ? undefined : integer(values.workers, 'workers', 1, 1, 64),
     settle: integer(values.settle, 'settle', 0, 0, 3600),
     soak: integer(values.soak, 'soak', quick ? 20 : 300, 5, 3600),
+    generator: generatorOption(values.generator),
     out: resolve(ROOT, values.out ?? 'bench-results'),
   };
 }

@@ -36,7 +36,7 @@ export function formatTable({ options, rows, countPostgres }: Runner): string {
   out.push(
     `Gatehouse benchmark — ${options.connections} connections, ${options.duration} s per run after ${options.warmup} s of warm-up, ${options.sessions.toLocaleString('en-US')} sessions preloaded, ${options.dbs.map((db) => DIALECT_NAMES[dialectOf(db)]).join(' then ')}${options.workers === undefined ? '' : `, GATEHOUSE_WORKERS=${options.workers}`}`,
   );
-  out.push(`${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load generator: autocannon in one process on the same machine`);
+  out.push(`${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load generator: ${options.generator === 'process' ? 'autocannon in a process of its own' : 'autocannon in the bench process'}, on the same machine`);
   out.push('');
   out.push(render(header));
   out.push(widths.map((width) => '-'.repeat(width)).join('  '));
@@ -95,7 +95,7 @@ export function writeJsonReport(runner: Runner, run: { stamp: string; started: n
     commit: gitDescription(),
     // The database URLs stay out of the report (one may hold a password): their dialects say enough.
     options: { ...options, scenarios: [...options.scenarios], dbs: options.dbs.map(dialectOf) },
-    loadGenerator: 'autocannon (one process, same machine), keep-alive, 1 request in flight per connection',
+    loadGenerator: `autocannon (${options.generator === 'process' ? 'a process of its own per run' : 'in the bench process'}, same machine), keep-alive, 1 request in flight per connection`,
     rows: rows.map((row) => {
       const http = rowById(rows, 'ceiling-http')?.measured?.rps;
       return { ...row, ratioToNodeHttp: row.measured && http ? row.measured.rps / http : undefined };

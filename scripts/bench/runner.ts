@@ -3,7 +3,7 @@
  * the CPU and RSS of the servers (and of the bench, PostgreSQL and everything else) around the measured run,
  * and --settle's wait for an idle machine and re-runs of disturbed runs.
  */
-import { drive, type LoadSpec, type Measurement } from './load.js';
+import { drive, driveOutside, type LoadSpec, type Measurement } from './load.js';
 import type { Options, ScenarioId } from './options.js';
 import { otherLoad, postgresCpuSeconds, sampleMachine, sampleProcess, stopAllChildren, type Child, type MachineSample, type ProcSample } from './proc.js';
 import { describeErrors, DIALECT_NAMES, type Dialect, type Row, type ServerUse } from './results.js';
@@ -70,6 +70,11 @@ export class Runner {
 
   constructor(readonly options: Options) {}
 
+  /** One load run, by the generator --generator names. */
+  drive(spec: LoadSpec): Promise<Measurement> {
+    return this.options.generator === 'process' ? driveOutside(spec) : drive(spec);
+  }
+
   snapshot(servers: Servers): Snapshot {
     const samples = serverList(servers).map((child) => sampleProcess(child.pid));
     return {
@@ -114,14 +119,16 @@ export class Runner {
     if (cold) this.coldServer = undefined;
     let warm: Measurement | undefined;
     if (options.warmup > 0) {
-      warm = await drive({ ...spec, connections, duration: cold ? Math.max(3, 3 * options.warmup) : options.warmup });
+      warm = await this.drive({ ...spec, connections, duration: cold ? Math.max(3, 3 * options.warmup) : options.warmup });
       row.warmupErrors = (row.warmupErrors ?? 0) + warm.errors;
       if (warm.errors > 0) row.notes.push(`warm-up: ${describeErrors(warm)}`);
     }
     for (let attempt = 0; ; attempt++) {
       beforeRun?.(warm);
       const before = this.snapshot(server);
-      const measured = await drive({ ...spec, connections, duration: options.duration });
+      const measured = await this.drive({ ...spec, connections, duration: options.duration });
+      const note = 'load generated in the bench process: each request depends on an earlier answer';
+      if ((measured as { inProcess?: true }).inProcess && !row.notes.includes(note)) row.notes.push(note);
       const use = serverUse(before, this.snapshot(server));
       if (options.settle > 0 && attempt < MAX_RETRIES && (use?.otherCores ?? 0) > DISTURBED_CORES) {
         row.warmupErrors = (row.warmupErrors ?? 0) + measured.errors;
