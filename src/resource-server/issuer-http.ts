@@ -13,7 +13,7 @@ export interface IssuerReply {
 }
 
 export interface IssuerRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
 }
