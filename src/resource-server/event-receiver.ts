@@ -84,6 +84,8 @@ export class EventReceiver {
   private setErrs: Record<string, SetError> = {};
   private failures = 0;
   private cancelSleep: (() => void) | undefined;
+  /** Fires at stop(): ends the long poll in flight. */
+  private readonly stopping = new AbortController();
   private readonly pollHttp: IssuerHttp;
   private readonly pollTimeoutMs: number;
   private readonly events: NonNullable<ResolvedOptions['events']>;
@@ -120,9 +122,10 @@ export class EventReceiver {
     if (this.stopped) return;
     this.stopped = true;
     this.distrust(undefined);
-    this.pollHttp.close(); // ends the long poll in flight
+    this.stopping.abort();
     this.cancelSleep?.();
     await this.running;
+    this.pollHttp.close();
     const stream = this.stream;
     const configuration = this.configuration;
     if (stream && configuration && this.token) {
@@ -158,6 +161,7 @@ export class EventReceiver {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
+      if (this.stopped) return resolve();
       const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
@@ -287,6 +291,7 @@ export class EventReceiver {
     const token = await this.receiverToken();
     const reply = await http.send(url, {
       method,
+      signal: this.stopping.signal,
       headers: {
         authorization: `Bearer ${token}`,
         accept: 'application/json',

@@ -38,6 +38,11 @@ export interface ResourceServer {
   /** Fetches the issuer metadata now rather than at the first request (it is fetched once either way). */
   discover(): Promise<IssuerMetadata>;
   /**
+   * Event mode: whether the event stream is current now, i.e. accepted tokens are answered from the cache (for a
+   * readiness probe or a metric). Always false in the other modes.
+   */
+  eventStreamCurrent(): boolean;
+  /**
    * Closes the kept-alive connections to the issuer; in event mode it also stops polling and deletes the stream
    * (best effort). Resolves when that is done.
    */
@@ -132,5 +137,5 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     http.close();
   }
 
-  return { requireScopes, verify, discover, stop, close: () => void stop() };
+  return { requireScopes, verify, discover, eventStreamCurrent: () => receiver?.trusted() ?? false, stop, close: () => void stop() };
 }
