@@ -77,6 +77,8 @@ export class EventReceiver {
   private keys: IssuerKeys | undefined;
   private stream: Stream | undefined;
   private token: string | undefined;
+  /** performance.now() from which the token is renewed before it is used: a minute before its expires_in ends. */
+  private renewTokenAtMs = 0;
   private verified = false;
   private verificationState: string | undefined;
   private verificationRequestedAt = 0;
@@ -268,7 +270,7 @@ export class EventReceiver {
 
   /** A client_credentials token of the receiver client, with the scopes of the SSF API. */
   private async receiverToken(): Promise<string> {
-    if (this.token) return this.token;
+    if (this.token && performance.now() < this.renewTokenAtMs) return this.token;
     const { tokenEndpoint } = await this.discover();
     if (!tokenEndpoint) throw new IssuerMisconfigured('metadata has no token_endpoint');
     const reply = await this.http.send(tokenEndpoint, {
@@ -281,8 +283,12 @@ export class EventReceiver {
       body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'ssf.manage ssf.read' }).toString(),
     });
     if (reply.status !== 200) throw unexpected(reply, 'the receiver token request');
-    const token = parseJson(reply, 'the token answer').access_token;
+    const answer = parseJson(reply, 'the token answer');
+    const token = answer.access_token;
     if (typeof token !== 'string' || token === '') throw new IssuerMisconfigured('the token answer has no access_token');
+    // Renewed ahead of its end, so that a poll rarely meets a 401 (which would drop the cache once).
+    const expiresInSeconds = typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in : 300;
+    this.renewTokenAtMs = performance.now() + Math.max(expiresInSeconds - 60, expiresInSeconds / 2) * 1000;
     return (this.token = token);
   }
 

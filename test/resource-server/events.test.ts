@@ -9,6 +9,7 @@
 import test from 'ava';
 import { SignJWT, generateKeyPair } from 'jose';
 import { disableClient } from '../../src/clients/register.js';
+import { ssfConfigurationUrl } from '../../src/resource-server/event-receiver.js';
 import { createResourceServer } from '../../src/resource-server/index.js';
 import { disableUser, setPassword } from '../../src/users/accounts.js';
 import { decodeJwt, send } from '../helpers/http.js';
@@ -250,4 +251,22 @@ test('events and cache are two modes; events needs a receiver client', (t) => {
   t.throws(() => createResourceServer({ ...valid, cache: { ttlSeconds: 5 }, events: { clientId: 'r', clientSecret: 's' } }), { instanceOf: TypeError });
   t.throws(() => createResourceServer({ ...valid, events: { clientId: '', clientSecret: 's' } }), { instanceOf: TypeError });
   t.throws(() => createResourceServer({ ...valid, events: { clientId: 'r', clientSecret: 's', pollWaitSeconds: 0 } }), { instanceOf: TypeError });
+});
+
+test('SSF 1.0 §7.2: the ssf-configuration of an issuer with a path has the well-known segment first', (t) => {
+  t.is(ssfConfigurationUrl('https://auth.example.com'), 'https://auth.example.com/.well-known/ssf-configuration');
+  t.is(ssfConfigurationUrl('https://auth.example.com/tenant'), 'https://auth.example.com/.well-known/ssf-configuration/tenant');
+});
+
+test.serial('an issuer with a path: the receiver finds its endpoints through the ssf-configuration', async (t) => {
+  const notes = await startNotesWorld({ issuerPath: '/tenant', events: { pollWaitSeconds: POLL_WAIT, retryDelayMs: 100 } });
+  t.teardown(() => notes.close());
+  await until(() => notes.api.resourceServer.eventStreamCurrent(), 'the event stream to be current');
+  t.is(notes.proxy.count('GET', '/.well-known/ssf-configuration/tenant'), 1);
+  const user = await notes.newUser();
+  const { access } = await notes.login(user);
+  for (let i = 0; i < 3; i++) t.is((await notes.notes('GET', access)).status, 200);
+  t.is(notes.proxy.count('POST', '/tenant/introspect'), 1);
+  await notes.endSessions(user.username);
+  t.true((await refusedWithin(notes, access)) < PROMPT_MS);
 });
