@@ -25,7 +25,7 @@ export type Eviction =
   /** An event this middleware does not understand: nothing cached can be trusted to be unaffected. */
   | { kind: 'all' };
 
-function matches(entry: Entry, eviction: Eviction): boolean {
+export function matches(entry: Pick<Entry, 'token' | 'kid'>, eviction: Eviction): boolean {
   const token = entry.token;
   switch (eviction.kind) {
     case 'session':

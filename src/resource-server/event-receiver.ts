@@ -12,15 +12,16 @@
  * - never while the stream is paused, disabled or gone (an answer without SETs is followed by a status check,
  *   because a disabled stream answers at once and says nothing).
  *
- * Every change of trust and every event bumps `epoch`: an introspection answer is cached only when the epoch
- * read before it was sent is still the epoch after it came back (an event that arrived meanwhile may have ended
- * the very token).
+ * Every change of trust and every event bumps `epoch`, remembering what it evicted: an introspection answer is
+ * cached only when nothing since the epoch read before it was sent would have evicted it (an event that arrived
+ * meanwhile may have ended the very token after the issuer answered), and the trust did not change.
  */
 import { randomToken } from '../lib/crypto.js';
 import type { Logger } from '../lib/log.js';
 import type { IssuerMetadata } from './discovery.js';
 import { IssuerMisconfigured, IssuerUnavailable } from './errors.js';
-import type { EventTokenCache } from './event-cache.js';
+import { matches, type EventTokenCache, type Eviction } from './event-cache.js';
+import type { VerifiedToken } from './verified-token.js';
 import { basicAuthorization } from './introspect.js';
 import { createIssuerHttp, type IssuerHttp, type IssuerReply } from './issuer-http.js';
 import type { ResolvedOptions } from './options.js';
@@ -30,6 +31,8 @@ const POLL_METHOD = 'urn:ietf:rfc:8936';
 /** SETs per poll answer: ~1 KB each, well inside what the HTTP client reads. */
 const MAX_EVENTS = 25;
 const MAX_RETRY_DELAY_MS = 30_000;
+/** Epochs remembered with what they evicted; an introspection that spans more is simply not cached. */
+const MAX_RECENT_EPOCHS = 1000;
 
 interface SsfConfiguration {
   configurationEndpoint: string;
@@ -67,6 +70,8 @@ function unexpected(reply: IssuerReply, what: string): Error {
 
 export class EventReceiver {
   private epochValue = 0;
+  /** What each recent epoch evicted, oldest first: `all` for a change of trust or an unknown event. */
+  private recent: Array<{ epoch: number; evictions: readonly Eviction[] }> = [];
   /** The last answer was processed, the stream is verified and enabled: the next poll may carry the trust. */
   private healthy = false;
   /** performance.now() after which the cache is not trusted, whatever else holds. */
@@ -110,6 +115,24 @@ export class EventReceiver {
     return this.epochValue;
   }
 
+  /**
+   * Whether an introspection answer asked for at `since` (an epoch) may be cached now: the stream is current and
+   * nothing that happened since would have evicted this token. Any change of trust since forbids it.
+   */
+  mayCache(since: number, token: VerifiedToken, kid: string | undefined): boolean {
+    if (!this.trusted()) return false;
+    if (since === this.epochValue) return true;
+    const first = this.recent[0];
+    if (!first || first.epoch > since + 1) return false;
+    return this.recent.every((record) => record.epoch <= since || !record.evictions.some((eviction) => matches({ token, kid }, eviction)));
+  }
+
+  private bump(evictions: readonly Eviction[]): void {
+    this.epochValue++;
+    this.recent.push({ epoch: this.epochValue, evictions });
+    if (this.recent.length > MAX_RECENT_EPOCHS) this.recent.shift();
+  }
+
   /** Whether the cache may answer now. */
   trusted(): boolean {
     return this.healthy && performance.now() < this.trustedUntilMs;
@@ -142,7 +165,7 @@ export class EventReceiver {
     }
     this.healthy = false;
     this.trustedUntilMs = 0;
-    this.epochValue++;
+    this.bump([{ kind: 'all' }]);
     this.cache.clear();
   }
 
@@ -219,12 +242,13 @@ export class EventReceiver {
       }
     }
     this.failures = 0;
-    if (this.verified && !this.healthy) this.epochValue++;
+    if (this.verified && !this.healthy) this.bump([{ kind: 'all' }]);
     this.healthy = this.verified;
   }
 
   private apply(event: ReceivedEvent): void {
-    this.epochValue++;
+    // Every event counts, so that an answer in flight across it is checked against what it evicted.
+    this.bump(event.kind === 'evict' ? event.evictions : []);
     switch (event.kind) {
       case 'evict':
         this.cache.evict(event.evictions);

@@ -63,9 +63,10 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   receiver?.start();
 
   /**
-   * Event mode: the cache answers only while the stream is current, and an answer is cached only when nothing
-   * happened while it was asked for (the epoch is unchanged): an event that arrived in between may have ended
-   * this very token, and caching the answer would keep it accepted until its exp.
+   * Event mode: the cache answers only while the stream is current, and an answer is cached only when no event
+   * that arrived while it was asked for would have evicted it, and the trust did not change meanwhile: such an
+   * event may have ended this very token after the issuer answered, and caching the answer would keep it
+   * accepted until its exp.
    */
   async function verifyWithEvents(token: string, receiver: EventReceiver, eventCache: EventTokenCache): Promise<VerifiedToken | undefined> {
     const trusted = receiver.trusted();
@@ -78,7 +79,8 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     const answer = await introspect(http, introspectionEndpoint, settings, token);
     const now = clock.now();
     const verified = acceptToken(answer, { issuer: settings.issuer, audience: settings.audience, now });
-    if (verified && trusted && receiver.trusted() && receiver.epoch === epoch) eventCache.set(token, verified, unverifiedKeyId(token), now);
+    const kid = unverifiedKeyId(token);
+    if (verified && trusted && receiver.mayCache(epoch, verified, kid)) eventCache.set(token, verified, kid, now);
     return verified;
   }
 

@@ -144,6 +144,26 @@ test.serial('the race: an introspection answer in flight when an event arrives i
   t.is(introspections(notes), before + 1);
 });
 
+test.serial('an event about someone else while an introspection is in flight does not keep that answer out of the cache', async (t) => {
+  const notes = await eventWorld(t);
+  const user = await notes.newUser();
+  const bystander = await notes.newUser();
+  const { access } = await notes.login(user);
+  await notes.login(bystander);
+  notes.proxy.rule = { path: '/introspect', action: 'holdAnswer' };
+  const first = notes.notes('GET', access);
+  await notes.proxy.waitForHeld(1, 20_000);
+  const pollsBefore = polls(notes);
+  await notes.endSessions(bystander.username);
+  await until(() => polls(notes) > pollsBefore, 'the event to be processed');
+  notes.proxy.rule = undefined;
+  await notes.proxy.release();
+  t.is((await first).status, 200);
+  const before = introspections(notes);
+  t.is((await notes.notes('GET', access)).status, 200);
+  t.is(introspections(notes), before, 'cached: the event evicted nothing of this token');
+});
+
 test.serial('fail closed: the issuer unreachable — 503 for every request, never a cached 200', async (t) => {
   const notes = await eventWorld(t);
   const { access } = await cachedToken(notes, t);
