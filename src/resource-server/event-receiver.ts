@@ -210,7 +210,9 @@ export class EventReceiver {
       if (startedAt >= this.trustedUntilMs && this.trustedUntilMs !== 0) this.distrust('the previous long poll answered late');
       else this.trustedUntilMs = startedAt + this.pollTimeoutMs;
     }
-    const answer = await this.poll(stream);
+    // Back from a failure on a verified stream: a short poll, so the trust returns at once rather than after an
+    // idle long poll; from then on long polls again.
+    const answer = await this.poll(stream, this.verified && !this.healthy);
     const sets = answer.sets;
     if (typeof sets !== 'object' || sets === null || Array.isArray(sets)) throw new IssuerMisconfigured('poll answer has no sets object');
 
@@ -373,12 +375,12 @@ export class EventReceiver {
   }
 
   /** RFC 8936 §2: acknowledgements and error reports of the previous answer go with the next request. */
-  private async poll(stream: Stream): Promise<Record<string, unknown>> {
+  private async poll(stream: Stream, returnImmediately: boolean): Promise<Record<string, unknown>> {
     const acks = this.acks;
     const setErrs = this.setErrs;
     const reply = await this.call(this.pollHttp, stream.pollUrl, 'POST', {
       maxEvents: MAX_EVENTS,
-      returnImmediately: false,
+      returnImmediately,
       ...(acks.length > 0 ? { ack: acks } : {}),
       ...(Object.keys(setErrs).length > 0 ? { setErrs } : {}),
     });

@@ -220,23 +220,56 @@ test.serial('fail closed: a stream disabled at the issuer is noticed at once, an
   t.is(introspections(notes), before + 1, 'introspected, not from the cache');
 });
 
-test.serial('a forged SET (a key the issuer never had) is reported in setErrs, evicts nothing, and the stream goes on', async (t) => {
-  const notes = await eventWorld(t, { pollWaitSeconds: 2 });
-  const { user, access, sid } = await cachedToken(notes, t);
-  const streamId = pollPath(notes).split('/').pop()!;
+/** A SET like the issuer's, signed with a key the issuer never had, under a kid the JWKS does not list. */
+async function foreignSet(notes: NotesWorld, streamId: string, sid: string, kid: string) {
   const { privateKey } = await generateKeyPair('ES256');
   const jti = `${streamId}.999999`;
-  const forged = await new SignJWT({
+  const set = await new SignJWT({
     jti,
     iat: notes.world.clock.now(),
     txn: '999999',
     sub_id: { format: 'complex', session: { format: 'opaque', id: sid }, user: { format: 'iss_sub', iss: notes.issuer, sub: 'x' } },
     events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': { event_timestamp: notes.world.clock.now() } },
   })
-    .setProtectedHeader({ alg: 'ES256', kid: decodeJwt(access).header.kid as string, typ: 'secevent+jwt' })
+    .setProtectedHeader({ alg: 'ES256', kid, typ: 'secevent+jwt' })
     .setIssuer(notes.issuer)
     .setAudience(notesEvents.id)
     .sign(privateKey);
+  return { jti, set };
+}
+
+test.serial('fail closed: a SET that cannot be checked because the JWKS is unreachable is neither acknowledged nor refused, and the cache waits for the JWKS', async (t) => {
+  const notes = await eventWorld(t, { pollWaitSeconds: 2 });
+  const { access, sid } = await cachedToken(notes, t);
+  const streamId = pollPath(notes).split('/').pop()!;
+  // A SET under a kid the receiver has not seen: it must read the JWKS again before it can tell.
+  const { jti, set } = await foreignSet(notes, streamId, sid, 'a-key-not-seen-yet');
+  let inject = true;
+  notes.proxy.rewrite = (path, body) => {
+    if (!inject || !path.startsWith('/ssf/poll/')) return undefined;
+    const answer = JSON.parse(body);
+    answer.sets[jti] = set;
+    return JSON.stringify(answer);
+  };
+  notes.proxy.rule = { path: '/.well-known/jwks.json', action: 'status', status: 503 };
+  await until(() => !notes.api.resourceServer.eventStreamCurrent(), 'the stream to count as not current');
+  const before = introspections(notes);
+  t.is((await notes.notes('GET', access)).status, 200);
+  t.is(introspections(notes), before + 1, 'introspected, not from the cache');
+  t.false(notes.world.logs.some((line) => line.includes('could not process')), 'not reported as bad: it could not be checked');
+  // The JWKS is back: the SET is checked, found foreign, reported; the stream is current again.
+  notes.proxy.rule = undefined;
+  await until(() => notes.world.logs.some((line) => line.includes('could not process') && line.includes('invalid_key')), 'the bad SET to be reported');
+  inject = false;
+  await until(() => notes.api.resourceServer.eventStreamCurrent(), 'the stream to be current again');
+  await cachedToken(notes, t);
+});
+
+test.serial('a forged SET (a key the issuer never had) is reported in setErrs, evicts nothing, and the stream goes on', async (t) => {
+  const notes = await eventWorld(t, { pollWaitSeconds: 2 });
+  const { user, access, sid } = await cachedToken(notes, t);
+  const streamId = pollPath(notes).split('/').pop()!;
+  const { jti, set: forged } = await foreignSet(notes, streamId, sid, decodeJwt(access).header.kid as string);
   let injected = false;
   notes.proxy.rewrite = (path, body) => {
     if (injected || !path.startsWith('/ssf/poll/')) return undefined;
