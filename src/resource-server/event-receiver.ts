@@ -16,57 +16,19 @@
  * cached only when nothing since the epoch read before it was sent would have evicted it (an event that arrived
  * meanwhile may have ended the very token after the issuer answered), and the trust did not change.
  */
-import { randomToken } from '../lib/crypto.js';
 import type { Logger } from '../lib/log.js';
 import type { IssuerMetadata } from './discovery.js';
 import { IssuerMisconfigured, IssuerUnavailable } from './errors.js';
 import { matches, type EventTokenCache, type Eviction } from './event-cache.js';
-import type { VerifiedToken } from './verified-token.js';
-import { basicAuthorization } from './introspect.js';
-import { createIssuerHttp, type IssuerHttp, type IssuerReply } from './issuer-http.js';
+import { createIssuerHttp, type IssuerHttp } from './issuer-http.js';
 import type { ResolvedOptions } from './options.js';
 import { IssuerKeys, readEvent, verifySet, type ReceivedEvent, type SetError } from './security-events.js';
+import { StreamGone, TransmitterApi, type SsfConfiguration, type Stream } from './transmitter-api.js';
+import type { VerifiedToken } from './verified-token.js';
 
-const POLL_METHOD = 'urn:ietf:rfc:8936';
-/** SETs per poll answer: ~1 KB each, well inside what the HTTP client reads. */
-const MAX_EVENTS = 25;
 const MAX_RETRY_DELAY_MS = 30_000;
 /** Epochs remembered with what they evicted; an introspection that spans more is simply not cached. */
 const MAX_RECENT_EPOCHS = 1000;
-
-interface SsfConfiguration {
-  configurationEndpoint: string;
-  statusEndpoint: string;
-  verificationEndpoint: string;
-  jwksUri: string;
-}
-
-interface Stream {
-  id: string;
-  pollUrl: string;
-}
-
-/** RFC 8414 §3.1 placement, which SSF 1.0 §7.2 follows: the well-known segment before the issuer's path. */
-export function ssfConfigurationUrl(issuer: string): string {
-  const url = new URL(issuer);
-  return `${url.origin}/.well-known/ssf-configuration${url.pathname === '/' ? '' : url.pathname}`;
-}
-
-function parseJson(reply: IssuerReply, what: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(reply.body);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    // below
-  }
-  throw new IssuerMisconfigured(`${what} is not a JSON object`);
-}
-
-/** 5xx and 429 are the issuer's trouble; anything else unexpected is this API's configuration. */
-function unexpected(reply: IssuerReply, what: string): Error {
-  if (reply.status >= 500 || reply.status === 429) return new IssuerUnavailable(`${what} answered ${reply.status}`);
-  return new IssuerMisconfigured(`${what} answered ${reply.status}`);
-}
 
 export class EventReceiver {
   private epochValue = 0;
@@ -81,9 +43,6 @@ export class EventReceiver {
   private configuration: SsfConfiguration | undefined;
   private keys: IssuerKeys | undefined;
   private stream: Stream | undefined;
-  private token: string | undefined;
-  /** performance.now() from which the token is renewed before it is used: a minute before its expires_in ends. */
-  private renewTokenAtMs = 0;
   private verified = false;
   private verificationState: string | undefined;
   private verificationRequestedAt = 0;
@@ -94,6 +53,7 @@ export class EventReceiver {
   /** Fires at stop(): ends the long poll in flight. */
   private readonly stopping = new AbortController();
   private readonly pollHttp: IssuerHttp;
+  private readonly api: TransmitterApi;
   private readonly pollTimeoutMs: number;
   private readonly events: NonNullable<ResolvedOptions['events']>;
 
@@ -108,6 +68,7 @@ export class EventReceiver {
     this.pollTimeoutMs = (this.events.pollWaitSeconds + this.events.pollMarginSeconds) * 1000;
     // Its own connection, with a deadline of the long poll's bound rather than the introspection deadline.
     this.pollHttp = createIssuerHttp({ timeoutMs: this.pollTimeoutMs, maxSockets: 1 });
+    this.api = new TransmitterApi(settings, http, this.pollHttp, discover, this.stopping.signal);
   }
 
   /** Changes with every event and every change of trust. */
@@ -150,13 +111,8 @@ export class EventReceiver {
     this.stopping.abort();
     this.cancelSleep?.();
     await this.running;
+    if (this.stream && this.configuration) await this.api.deleteStream(this.configuration, this.stream);
     this.pollHttp.close();
-    const stream = this.stream;
-    const configuration = this.configuration;
-    if (stream && configuration && this.token) {
-      const url = `${configuration.configurationEndpoint}?${new URLSearchParams({ stream_id: stream.id })}`;
-      await this.http.send(url, { method: 'DELETE', headers: { authorization: `Bearer ${this.token}` } }).catch(() => undefined);
-    }
   }
 
   private distrust(reason: string | undefined): void {
@@ -175,6 +131,7 @@ export class EventReceiver {
         await this.cycle();
       } catch (error) {
         if (this.stopped) break;
+        if (error instanceof StreamGone) this.forgetStream();
         const reason = error instanceof Error ? error.message : String(error);
         this.distrust(reason);
         if (error instanceof IssuerMisconfigured) this.log.error('token issuer refused this event receiver', { issuer: this.settings.issuer, client_id: this.events.clientId, reason });
@@ -198,10 +155,11 @@ export class EventReceiver {
 
   /** One long poll and what follows from it. */
   private async cycle(): Promise<void> {
-    const configuration = (this.configuration ??= await this.readConfiguration());
-    const stream = (this.stream ??= await this.createStream(configuration));
+    const configuration = (this.configuration ??= await this.api.readConfiguration());
+    const stream = (this.stream ??= await this.openStream(configuration));
     if (!this.verified && (this.verificationState === undefined || performance.now() - this.verificationRequestedAt > this.pollTimeoutMs)) {
-      await this.requestVerification(configuration, stream);
+      this.verificationState = await this.api.requestVerification(configuration, stream);
+      this.verificationRequestedAt = performance.now();
     }
 
     const startedAt = performance.now();
@@ -212,7 +170,10 @@ export class EventReceiver {
     }
     // Back from a failure on a verified stream: a short poll, so the trust returns at once rather than after an
     // idle long poll; from then on long polls again.
-    const answer = await this.poll(stream, this.verified && !this.healthy);
+    const answer = await this.api.poll(stream, { returnImmediately: this.verified && !this.healthy, ack: this.acks, setErrs: this.setErrs });
+    // The transmitter took them, in the same transaction as this answer: they are not sent again.
+    this.acks = [];
+    this.setErrs = {};
     const sets = answer.sets;
     if (typeof sets !== 'object' || sets === null || Array.isArray(sets)) throw new IssuerMisconfigured('poll answer has no sets object');
 
@@ -236,7 +197,7 @@ export class EventReceiver {
 
     if (Object.keys(sets).length === 0) {
       // A paused or disabled stream answers a long poll at once, with nothing: look before trusting the silence.
-      const status = await this.readStatus(configuration, stream);
+      const status = await this.api.readStatus(configuration, stream);
       if (status !== 'enabled') {
         this.verified = false;
         this.verificationState = undefined;
@@ -246,6 +207,16 @@ export class EventReceiver {
     this.failures = 0;
     if (this.verified && !this.healthy) this.bump([{ kind: 'all' }]);
     this.healthy = this.verified;
+  }
+
+  private async openStream(configuration: SsfConfiguration): Promise<Stream> {
+    const stream = await this.api.createStream(configuration);
+    this.verified = false;
+    this.verificationState = undefined;
+    this.acks = [];
+    this.setErrs = {};
+    this.log.info('token issuer event stream opened', { issuer: this.settings.issuer, stream_id: stream.id });
+    return stream;
   }
 
   private apply(event: ReceivedEvent): void {
@@ -273,133 +244,12 @@ export class EventReceiver {
     }
   }
 
-  private async readConfiguration(): Promise<SsfConfiguration> {
-    const reply = await this.http.send(ssfConfigurationUrl(this.settings.issuer), { method: 'GET', headers: { accept: 'application/json' } });
-    if (reply.status !== 200) throw unexpected(reply, 'ssf-configuration');
-    const json = parseJson(reply, 'ssf-configuration');
-    // SSF 1.0 §7.1: the issuer of the configuration is the transmitter's; it must be the one this API trusts.
-    if (json.issuer !== this.settings.issuer) throw new IssuerMisconfigured('ssf-configuration names another issuer');
-    const url = (name: string): string => {
-      const value = json[name];
-      if (typeof value !== 'string' || !URL.canParse(value)) throw new IssuerMisconfigured(`ssf-configuration has no ${name}`);
-      return value;
-    };
-    const methods = json.delivery_methods_supported;
-    if (!Array.isArray(methods) || !methods.includes(POLL_METHOD)) throw new IssuerMisconfigured('the transmitter offers no poll delivery');
-    return {
-      configurationEndpoint: url('configuration_endpoint'),
-      statusEndpoint: url('status_endpoint'),
-      verificationEndpoint: url('verification_endpoint'),
-      jwksUri: url('jwks_uri'),
-    };
-  }
-
-  /** A client_credentials token of the receiver client, with the scopes of the SSF API. */
-  private async receiverToken(): Promise<string> {
-    if (this.token && performance.now() < this.renewTokenAtMs) return this.token;
-    const { tokenEndpoint } = await this.discover();
-    if (!tokenEndpoint) throw new IssuerMisconfigured('metadata has no token_endpoint');
-    const reply = await this.http.send(tokenEndpoint, {
-      method: 'POST',
-      headers: {
-        authorization: basicAuthorization(this.events),
-        'content-type': 'application/x-www-form-urlencoded',
-        accept: 'application/json',
-      },
-      body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'ssf.manage ssf.read' }).toString(),
-    });
-    if (reply.status !== 200) throw unexpected(reply, 'the receiver token request');
-    const answer = parseJson(reply, 'the token answer');
-    const token = answer.access_token;
-    if (typeof token !== 'string' || token === '') throw new IssuerMisconfigured('the token answer has no access_token');
-    // Renewed ahead of its end, so that a poll rarely meets a 401 (which would drop the cache once).
-    const expiresInSeconds = typeof answer.expires_in === 'number' && answer.expires_in > 0 ? answer.expires_in : 300;
-    this.renewTokenAtMs = performance.now() + Math.max(expiresInSeconds - 60, expiresInSeconds / 2) * 1000;
-    return (this.token = token);
-  }
-
-  /** A call of the SSF API; a 401 (the token expired) forgets the token, and the next cycle gets a new one. */
-  private async call(http: IssuerHttp, url: string, method: 'GET' | 'POST', body?: unknown): Promise<IssuerReply> {
-    const token = await this.receiverToken();
-    const reply = await http.send(url, {
-      method,
-      signal: this.stopping.signal,
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    if (reply.status === 401) {
-      this.token = undefined;
-      throw new IssuerUnavailable('the SSF API refused the receiver token');
-    }
-    return reply;
-  }
-
-  private async createStream(configuration: SsfConfiguration): Promise<Stream> {
-    const reply = await this.call(this.http, configuration.configurationEndpoint, 'POST', {
-      delivery: { method: POLL_METHOD },
-      description: `gatehouse/resource-server for ${this.settings.audience}`,
-    });
-    if (reply.status !== 201) throw unexpected(reply, 'creating the stream');
-    const json = parseJson(reply, 'the stream');
-    const delivery = json.delivery as { method?: unknown; endpoint_url?: unknown } | undefined;
-    if (typeof json.stream_id !== 'string' || delivery?.method !== POLL_METHOD || typeof delivery.endpoint_url !== 'string' || !URL.canParse(delivery.endpoint_url)) {
-      throw new IssuerMisconfigured('the stream has no poll endpoint');
-    }
-    this.verified = false;
-    this.verificationState = undefined;
-    this.acks = [];
-    this.setErrs = {};
-    this.log.info('token issuer event stream opened', { issuer: this.settings.issuer, stream_id: json.stream_id });
-    return { id: json.stream_id, pollUrl: delivery.endpoint_url };
-  }
-
-  private async requestVerification(configuration: SsfConfiguration, stream: Stream): Promise<void> {
-    const state = randomToken(16);
-    const reply = await this.call(this.http, configuration.verificationEndpoint, 'POST', { stream_id: stream.id, state });
-    if (reply.status === 404) return this.streamGone();
-    if (reply.status !== 204 && reply.status !== 200) throw unexpected(reply, 'the verification request');
-    this.verificationState = state;
-    this.verificationRequestedAt = performance.now();
-  }
-
-  private async readStatus(configuration: SsfConfiguration, stream: Stream): Promise<string> {
-    const reply = await this.call(this.http, `${configuration.statusEndpoint}?${new URLSearchParams({ stream_id: stream.id })}`, 'GET');
-    if (reply.status === 404) return this.streamGone();
-    if (reply.status !== 200) throw unexpected(reply, 'the stream status');
-    const status = parseJson(reply, 'the stream status').status;
-    return typeof status === 'string' ? status : 'unknown';
-  }
-
-  /** RFC 8936 §2: acknowledgements and error reports of the previous answer go with the next request. */
-  private async poll(stream: Stream, returnImmediately: boolean): Promise<Record<string, unknown>> {
-    const acks = this.acks;
-    const setErrs = this.setErrs;
-    const reply = await this.call(this.pollHttp, stream.pollUrl, 'POST', {
-      maxEvents: MAX_EVENTS,
-      returnImmediately,
-      ...(acks.length > 0 ? { ack: acks } : {}),
-      ...(Object.keys(setErrs).length > 0 ? { setErrs } : {}),
-    });
-    if (reply.status === 404) return this.streamGone();
-    if (reply.status !== 200) throw unexpected(reply, 'the poll');
-    const json = parseJson(reply, 'the poll answer');
-    // The transmitter took them, in the same transaction as this answer: they are not sent again.
-    this.acks = [];
-    this.setErrs = {};
-    return json;
-  }
-
-  /** Deleted (by the issuer's inactivity janitor, or anyone): a new stream, verified anew, at the next cycle. */
-  private streamGone(): never {
+  /** The stream is gone: a new one, verified anew, at the next cycle. */
+  private forgetStream(): void {
     this.stream = undefined;
     this.verified = false;
     this.verificationState = undefined;
     this.acks = [];
     this.setErrs = {};
-    throw new IssuerUnavailable('the stream no longer exists');
   }
 }

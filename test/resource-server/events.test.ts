@@ -9,7 +9,7 @@
 import test from 'ava';
 import { SignJWT, generateKeyPair } from 'jose';
 import { disableClient } from '../../src/clients/register.js';
-import { ssfConfigurationUrl } from '../../src/resource-server/event-receiver.js';
+import { ssfConfigurationUrl } from '../../src/resource-server/transmitter-api.js';
 import { createResourceServer } from '../../src/resource-server/index.js';
 import { disableUser, setPassword } from '../../src/users/accounts.js';
 import { decodeJwt, send } from '../helpers/http.js';
