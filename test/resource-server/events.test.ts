@@ -10,10 +10,12 @@ import test from 'ava';
 import { SignJWT, generateKeyPair } from 'jose';
 import { disableClient } from '../../src/clients/register.js';
 import { ssfConfigurationUrl } from '../../src/resource-server/transmitter-api.js';
+import { silentLogger } from '../../src/lib/log.js';
 import { createResourceServer } from '../../src/resource-server/index.js';
 import { disableUser, setPassword } from '../../src/users/accounts.js';
+import { startExampleApi } from '../../scripts/example-api.js';
 import { decodeJwt, send } from '../helpers/http.js';
-import { notesApp, notesEvents, startNotesWorld, type NotesWorld, type NotesWorldOptions } from '../helpers/notes.js';
+import { NOTES_API, notesApp, notesEvents, notesRs, startNotesWorld, type NotesWorld, type NotesWorldOptions } from '../helpers/notes.js';
 
 const POLL_WAIT = 20;
 /** How soon after the change the token must be refused: well within the bound (POLL_WAIT + margin). */
@@ -162,6 +164,35 @@ test.serial('an event about someone else while an introspection is in flight doe
   const before = introspections(notes);
   t.is((await notes.notes('GET', access)).status, 200);
   t.is(introspections(notes), before, 'cached: the event evicted nothing of this token');
+});
+
+test.serial('fail closed at start: until its verification event is back, a second API instance introspects every request; then it has a stream of its own', async (t) => {
+  const notes = await eventWorld(t);
+  const { access } = await cachedToken(notes, t);
+  notes.proxy.rule = { path: '/ssf/verify', action: 'hold' };
+  const second = await startExampleApi({
+    issuer: notes.issuer,
+    clientId: notesRs.id,
+    clientSecret: notesRs.secret,
+    audience: NOTES_API,
+    clock: notes.world.clock,
+    log: silentLogger,
+    timeoutMs: 20_000,
+    events: { clientId: notesEvents.id, clientSecret: notesEvents.secret, pollWaitSeconds: POLL_WAIT, retryDelayMs: 100 },
+  });
+  t.teardown(() => second.close());
+  await notes.proxy.waitForHeld(1, 20_000);
+  const before = introspections(notes);
+  for (let i = 0; i < 3; i++) t.is((await send(`${second.url}/notes`, { headers: { authorization: `Bearer ${access}` } })).status, 200);
+  t.is(introspections(notes), before + 3, 'not current yet: every request introspected');
+  t.false(second.resourceServer.eventStreamCurrent());
+  notes.proxy.rule = undefined;
+  await notes.proxy.release();
+  await until(() => second.resourceServer.eventStreamCurrent(), 'the second instance to be current');
+  t.is(notes.proxy.count('POST', '/ssf/streams'), 2, 'one stream per API instance');
+  const count = introspections(notes);
+  for (let i = 0; i < 3; i++) t.is((await send(`${second.url}/notes`, { headers: { authorization: `Bearer ${access}` } })).status, 200);
+  t.is(introspections(notes), count + 1);
 });
 
 test.serial('fail closed: the issuer unreachable — 503 for every request, never a cached 200', async (t) => {
