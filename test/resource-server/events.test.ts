@@ -269,6 +269,23 @@ async function foreignSet(notes: NotesWorld, streamId: string, sid: string, kid:
   return { jti, set };
 }
 
+test.serial('fail closed: a paused stream holds its events, so the cache is not used; enabled again, it is verified anew and used', async (t) => {
+  const notes = await eventWorld(t);
+  const { user, access } = await cachedToken(notes, t);
+  const streamId = pollPath(notes).split('/').pop()!;
+  const { setStreamStatus } = await import('../../src/ssf/control.js');
+  const verifications = notes.proxy.count('POST', '/ssf/verify');
+  await setStreamStatus(notes.world.store, streamId, 'paused', null, notes.world.clock.now());
+  await until(() => !notes.api.resourceServer.eventStreamCurrent(), 'the stream to count as not current', PROMPT_MS);
+  // While paused, an ended session is refused at once: the issuer is asked.
+  await notes.endSessions(user.username);
+  t.is((await notes.notes('GET', access)).status, 401);
+  await setStreamStatus(notes.world.store, streamId, 'enabled', null, notes.world.clock.now());
+  await until(() => notes.api.resourceServer.eventStreamCurrent(), 'the stream to be current again');
+  t.true(notes.proxy.count('POST', '/ssf/verify') > verifications, 'verified anew');
+  await cachedToken(notes, t);
+});
+
 test.serial('fail closed: a SET that cannot be checked because the JWKS is unreachable is neither acknowledged nor refused, and the cache waits for the JWKS', async (t) => {
   const notes = await eventWorld(t, { pollWaitSeconds: 2 });
   const { access, sid } = await cachedToken(notes, t);
