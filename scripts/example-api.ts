@@ -5,6 +5,9 @@
  *   ISSUER=http://localhost:4000 CLIENT_ID=notes-api CLIENT_SECRET=… AUDIENCE=https://api.example.com \
  *     PORT=4100 [CORS_ORIGINS=http://localhost:5173] npx tsx scripts/example-api.ts
  *
+ * Event mode (docs/resource-server-and-client.md): add EVENTS_CLIENT_ID=notes-api-events EVENTS_CLIENT_SECRET=…
+ * of a client created with `gatehouse clients create --id notes-api-events --receiver`.
+ *
  * Tests and the demo call startExampleApi() instead, on a free port.
  */
 import Router from '@koa/router';
@@ -123,7 +126,7 @@ export async function startExampleApi(options: ExampleApiOptions): Promise<Examp
     port: bound,
     resourceServer,
     async close() {
-      resourceServer.close();
+      await resourceServer.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -147,6 +150,17 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     audience: required('AUDIENCE'),
     port: Number(process.env.PORT ?? 4100),
     ...(process.env.CACHE_TTL ? { cache: { ttlSeconds: Number(process.env.CACHE_TTL) } } : {}),
+    // Event mode: EVENTS_CLIENT_ID and EVENTS_CLIENT_SECRET of a --receiver client (and SSF_POLL_WAIT, the issuer's
+    // GATEHOUSE_SSF_POLL_WAIT_SECONDS, when it is not 25).
+    ...(process.env.EVENTS_CLIENT_ID
+      ? {
+          events: {
+            clientId: process.env.EVENTS_CLIENT_ID,
+            clientSecret: required('EVENTS_CLIENT_SECRET'),
+            ...(process.env.SSF_POLL_WAIT ? { pollWaitSeconds: Number(process.env.SSF_POLL_WAIT) } : {}),
+          },
+        }
+      : {}),
     ...(process.env.CORS_ORIGINS ? { corsOrigins: process.env.CORS_ORIGINS.split(',') } : {}),
   });
   process.stderr.write(`notes API listening on ${api.url} (GET /notes: notes:read, POST /notes: notes:write)\n`);

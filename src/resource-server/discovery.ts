@@ -5,6 +5,8 @@ import type { IssuerHttp } from './issuer-http.js';
 export interface IssuerMetadata {
   issuer: string;
   introspectionEndpoint: string;
+  /** Event mode gets its receiver token there. */
+  tokenEndpoint: string | undefined;
 }
 
 /**
@@ -32,7 +34,8 @@ export async function fetchMetadata(http: IssuerHttp, issuer: string): Promise<I
   if (metadata.issuer !== issuer) throw new IssuerMisconfigured(`metadata names issuer ${JSON.stringify(metadata.issuer)}, not ${issuer}`);
   const endpoint = metadata.introspection_endpoint;
   if (typeof endpoint !== 'string' || !URL.canParse(endpoint)) throw new IssuerMisconfigured('metadata has no introspection_endpoint');
-  return { issuer, introspectionEndpoint: endpoint };
+  const tokenEndpoint = typeof metadata.token_endpoint === 'string' && URL.canParse(metadata.token_endpoint) ? metadata.token_endpoint : undefined;
+  return { issuer, introspectionEndpoint: endpoint, tokenEndpoint };
 }
 
 /** One discovery shared by every request; a failed one is forgotten, so the next request tries again. */

@@ -5,6 +5,6 @@
  *   router.get('/notes', tokens.requireScopes('notes:read'), (ctx) => { ctx.state.auth.subject; … });
  */
 export { createResourceServer, type ResourceServer, type ResourceServerState } from './resource-server.js';
-export type { ResourceServerCacheOptions, ResourceServerOptions } from './options.js';
+export type { ResourceServerCacheOptions, ResourceServerEventOptions, ResourceServerOptions } from './options.js';
 export type { VerifiedToken } from './verified-token.js';
 export type { IssuerMetadata } from './discovery.js';

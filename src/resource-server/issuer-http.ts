@@ -13,9 +13,11 @@ export interface IssuerReply {
 }
 
 export interface IssuerRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   headers?: Record<string, string>;
   body?: string;
+  /** Ends the request (an IssuerUnavailable) when it fires. */
+  signal?: AbortSignal;
 }
 
 export interface IssuerHttp {
@@ -44,8 +46,12 @@ export function createIssuerHttp(settings: { timeoutMs: number; maxSockets: numb
       let abortedBy: IssuerUnavailable | undefined;
       const abort = (reason: string) => req.destroy((abortedBy = new IssuerUnavailable(reason)));
       const timer = setTimeout(() => abort(`no answer within ${settings.timeoutMs} ms`), Math.max(0, deadline - Date.now()));
+      const onAbort = () => abort('aborted');
+      request.signal?.addEventListener('abort', onAbort, { once: true });
+      if (request.signal?.aborted) onAbort();
       const fail = (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onAbort);
         if (abortedBy) return reject(abortedBy);
         // A kept-alive socket the issuer closed just as it was reused: the request never reached it, so it may be
         // sent again once (Node's documented pattern for req.reusedSocket).
@@ -64,6 +70,7 @@ export function createIssuerHttp(settings: { timeoutMs: number; maxSockets: numb
         res.on('error', fail);
         res.on('end', () => {
           clearTimeout(timer);
+          request.signal?.removeEventListener('abort', onAbort);
           resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
         });
       });

@@ -12,6 +12,31 @@ export interface ResourceServerCacheOptions {
   maxEntries?: number;
 }
 
+/**
+ * Event mode (issue #12): the middleware receives the issuer's Shared Signals (SSF 1.0, RFC 8936 poll) on a
+ * stream of its own and keeps each accepted token until its `exp`, evicting it when an event says it ended. It
+ * trusts that cache only while it can show that the stream is current; otherwise every request is introspected.
+ */
+export interface ResourceServerEventOptions {
+  /**
+   * This API's receiver client at the issuer (`gatehouse clients create --id notes-api-events --receiver`): its
+   * client_credentials token, with ssf.manage and ssf.read, opens, polls and deletes the stream.
+   */
+  clientId: string;
+  clientSecret: string;
+  /** The issuer's long-poll wait, GATEHOUSE_SSF_POLL_WAIT_SECONDS. Default 25. */
+  pollWaitSeconds?: number;
+  /**
+   * How much later than pollWaitSeconds a long poll may answer before the stream no longer counts as current.
+   * Default 5. pollWaitSeconds + pollMarginSeconds is the staleness bound when the issuer stops answering.
+   */
+  pollMarginSeconds?: number;
+  /** First delay before polling again after a failure; it doubles up to 30 s. Default 1000 ms. */
+  retryDelayMs?: number;
+  /** Entries kept at most; the least recently used goes first. Default 10 000. */
+  maxEntries?: number;
+}
+
 export interface ResourceServerOptions {
   /** The issuer identifier, byte for byte as in its metadata's `issuer` (e.g. https://auth.example.com). */
   issuer: string;
@@ -28,6 +53,8 @@ export interface ResourceServerOptions {
   retryAfterSeconds?: number;
   /** Off by default: every request is verified with the issuer. */
   cache?: ResourceServerCacheOptions;
+  /** Off by default. Cannot be combined with `cache`. */
+  events?: ResourceServerEventOptions;
   /** Kept-alive connections to the issuer at most. Default 64. */
   maxSockets?: number;
   /** Epoch seconds now; the cache and the "expired" description use it. Default: the system clock. */
@@ -45,6 +72,7 @@ export interface ResolvedOptions {
   timeoutMs: number;
   retryAfterSeconds: number;
   cache: Required<ResourceServerCacheOptions> | undefined;
+  events: Required<ResourceServerEventOptions> | undefined;
   maxSockets: number;
 }
 
@@ -74,6 +102,10 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
   }
   if (!options.clientId || !options.clientSecret) throw new TypeError('clientId and clientSecret are required');
   if (!options.audience) throw new TypeError('audience is required');
+  if (options.cache !== undefined && options.events !== undefined) throw new TypeError('cache and events are two modes: choose one');
+  if (options.events !== undefined && (!options.events.clientId || !options.events.clientSecret)) {
+    throw new TypeError('events.clientId and events.clientSecret (a --receiver client) are required');
+  }
   const realm = options.realm ?? 'api';
   if (!QUOTABLE.test(realm)) throw new TypeError('realm must be printable ASCII without " or \\');
   return {
@@ -90,6 +122,17 @@ export function resolveOptions(options: ResourceServerOptions): ResolvedOptions 
         : {
             ttlSeconds: positiveInteger(options.cache.ttlSeconds, 'cache.ttlSeconds', 0),
             maxEntries: positiveInteger(options.cache.maxEntries, 'cache.maxEntries', 10_000),
+          },
+    events:
+      options.events === undefined
+        ? undefined
+        : {
+            clientId: options.events.clientId,
+            clientSecret: options.events.clientSecret,
+            pollWaitSeconds: positiveInteger(options.events.pollWaitSeconds, 'events.pollWaitSeconds', 25),
+            pollMarginSeconds: positiveInteger(options.events.pollMarginSeconds, 'events.pollMarginSeconds', 5),
+            retryDelayMs: positiveInteger(options.events.retryDelayMs, 'events.retryDelayMs', 1000),
+            maxEntries: positiveInteger(options.events.maxEntries, 'events.maxEntries', 10_000),
           },
     maxSockets: positiveInteger(options.maxSockets, 'maxSockets', 64),
   };

@@ -11,11 +11,13 @@ import { readBearerCredentials } from './bearer.js';
 import { VerifiedTokenCache } from './cache.js';
 import { discoverOnce, type IssuerMetadata } from './discovery.js';
 import { IssuerMisconfigured, IssuerUnavailable } from './errors.js';
+import { EventTokenCache } from './event-cache.js';
+import { EventReceiver } from './event-receiver.js';
 import { introspect } from './introspect.js';
 import { createIssuerHttp } from './issuer-http.js';
 import { resolveOptions, type ResourceServerOptions } from './options.js';
 import { refuse } from './refusal.js';
-import { acceptToken, unverifiedExpiry, type VerifiedToken } from './verified-token.js';
+import { acceptToken, unverifiedExpiry, unverifiedKeyId, type VerifiedToken } from './verified-token.js';
 
 /** What the middleware puts on `ctx.state`. */
 /** The longest bearer token looked at; Gatehouse's own are well under 2 KiB. */
@@ -35,7 +37,17 @@ export interface ResourceServer {
   verify(token: string): Promise<VerifiedToken | undefined>;
   /** Fetches the issuer metadata now rather than at the first request (it is fetched once either way). */
   discover(): Promise<IssuerMetadata>;
-  /** Closes the kept-alive connections to the issuer. */
+  /**
+   * Event mode: whether the event stream is current now, i.e. accepted tokens are answered from the cache (for a
+   * readiness probe or a metric). Always false in the other modes.
+   */
+  eventStreamCurrent(): boolean;
+  /**
+   * Closes the kept-alive connections to the issuer; in event mode it also stops polling and deletes the stream
+   * (best effort). Resolves when that is done.
+   */
+  stop(): Promise<void>;
+  /** stop() without waiting for it. */
   close(): void;
 }
 
@@ -46,11 +58,37 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   const http = createIssuerHttp(settings);
   const discover = discoverOnce(http, settings.issuer);
   const cache = settings.cache && new VerifiedTokenCache(settings.cache.ttlSeconds, settings.cache.maxEntries);
+  const eventCache = settings.events && new EventTokenCache(settings.events.maxEntries);
+  const receiver = eventCache && new EventReceiver(settings, http, discover, eventCache, log);
+  receiver?.start();
+
+  /**
+   * Event mode: the cache answers only while the stream is current, and an answer is cached only when no event
+   * that arrived while it was asked for would have evicted it, and the trust did not change meanwhile: such an
+   * event may have ended this very token after the issuer answered, and caching the answer would keep it
+   * accepted until its exp.
+   */
+  async function verifyWithEvents(token: string, receiver: EventReceiver, eventCache: EventTokenCache): Promise<VerifiedToken | undefined> {
+    const trusted = receiver.trusted();
+    if (trusted) {
+      const cached = eventCache.get(token, clock.now());
+      if (cached) return cached;
+    }
+    const epoch = receiver.epoch;
+    const { introspectionEndpoint } = await discover();
+    const answer = await introspect(http, introspectionEndpoint, settings, token);
+    const now = clock.now();
+    const verified = acceptToken(answer, { issuer: settings.issuer, audience: settings.audience, now });
+    const kid = unverifiedKeyId(token);
+    if (verified && trusted && receiver.mayCache(epoch, verified, kid)) eventCache.set(token, verified, kid, now);
+    return verified;
+  }
 
   async function verify(token: string): Promise<VerifiedToken | undefined> {
     // Far longer than any token an issuer hands out, and form-encoded it could outgrow what the issuer accepts
     // (up to three bytes a character): refused here, without a round trip.
     if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    if (receiver && eventCache) return verifyWithEvents(token, receiver, eventCache);
     const cached = cache?.get(token, clock.now());
     if (cached) return cached;
     const { introspectionEndpoint } = await discover();
@@ -96,5 +134,10 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     };
   }
 
-  return { requireScopes, verify, discover, close: () => http.close() };
+  async function stop(): Promise<void> {
+    await receiver?.stop();
+    http.close();
+  }
+
+  return { requireScopes, verify, discover, eventStreamCurrent: () => receiver?.trusted() ?? false, stop, close: () => void stop() };
 }

@@ -71,3 +71,18 @@ export function unverifiedExpiry(token: string): number | undefined {
     return undefined;
   }
 }
+
+/**
+ * The `kid` of the token's JWS header, read without verifying: only to evict the token when a key-revoked event
+ * names that key. The issuer verified the signature over this header when it answered active.
+ */
+export function unverifiedKeyId(token: string): string | undefined {
+  const header = token.split('.')[0];
+  if (header === undefined || !/^[A-Za-z0-9_-]+$/.test(header)) return undefined;
+  try {
+    const kid = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown }).kid;
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -101,7 +101,9 @@ export async function poll(deps: Deps, streamId: string, clientId: string, reque
   const deadline = Date.now() + deps.config.ssfPollWaitSeconds * 1000;
   let result = await step(deps, streamId, clientId, request, acks);
   const wait = !request.returnImmediately && request.maxEvents > 0 && result.stream.status === 'enabled';
-  while (wait && result.events.length === 0 && !abort.aborted && Date.now() < deadline) {
+  // A stream paused or disabled while the poll waits answers at once: nothing will come, and a receiver that
+  // trusts a cache must learn it now, not at the end of the wait.
+  while (wait && result.stream.status === 'enabled' && result.events.length === 0 && !abort.aborted && Date.now() < deadline) {
     await deps.store.eventSignal.wait(deadline - Date.now(), abort);
     if (abort.aborted) break;
     // Only a new outbox event can change what the stream owes: look before taking the write lock.

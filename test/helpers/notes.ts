@@ -5,7 +5,7 @@
  */
 import { registerPublicClient } from '../../src/clients/register-public.js';
 import { createLogger } from '../../src/lib/log.js';
-import type { ResourceServerCacheOptions } from '../../src/resource-server/index.js';
+import type { ResourceServerCacheOptions, ResourceServerEventOptions } from '../../src/resource-server/index.js';
 import { startExampleApi, type ExampleApi } from '../../scripts/example-api.js';
 import { startWorld, type World } from './fixtures.js';
 import { postForm, send, type Reply } from './http.js';
@@ -17,6 +17,8 @@ export const ELSEWHERE_API = 'https://elsewhere.example.test';
 export const notesApp = { id: 'notes-app', secret: 'notes-app-0123456789abcdef0123456789abcdef' } as const;
 /** The notes API's own introspection client. */
 export const notesRs = { id: 'notes-rs', secret: 'notes-rs-0123456789abcdef0123456789abcdef' } as const;
+/** The notes API's receiver client, for event mode. */
+export const notesEvents = { id: 'notes-events', secret: 'notes-events-0123456789abcdef0123456789abcdef' } as const;
 /** A public client (a browser app) with a registered origin. */
 export const notesSpa = { id: 'notes-spa', origin: 'https://app.example.test' } as const;
 
@@ -41,6 +43,8 @@ export interface NotesWorld {
 
 export interface NotesWorldOptions {
   cache?: ResourceServerCacheOptions;
+  /** Event mode, with the notes-events receiver client; the issuer's long-poll wait is pollWaitSeconds. */
+  events?: Omit<ResourceServerEventOptions, 'clientId' | 'clientSecret'> & { pollWaitSeconds: number };
   /**
    * The middleware's deadline for the issuer's answers. Default 20 s: on a busy machine an introspection can take
    * far longer than usual, and a test must not read that as an outage.
@@ -58,7 +62,12 @@ export async function startNotesWorld(options: NotesWorldOptions = {}): Promise<
   const proxy = await startProxy();
   let world: World | undefined;
   try {
-    return await populate(proxy, (world = await startWorld({ env: { GATEHOUSE_ISSUER: `${proxy.issuer}${options.issuerPath ?? ''}` } })), options);
+    return await populate(proxy, (world = await startWorld({
+        env: {
+          GATEHOUSE_ISSUER: `${proxy.issuer}${options.issuerPath ?? ''}`,
+          ...(options.events ? { GATEHOUSE_SSF_POLL_WAIT_SECONDS: String(options.events.pollWaitSeconds) } : {}),
+        },
+      })), options);
   } catch (error) {
     // A world half started (a slow database on a busy machine) must not keep its servers open: the test
     // worker could not exit, and the whole run would wait for it.
@@ -73,6 +82,7 @@ async function populate(proxy: IssuerProxy, world: World, options: NotesWorldOpt
   proxy.target = world.url;
   await world.createClient({ ...notesApp, grantTypes: ['password', 'refresh_token'], scope: 'notes:read notes:write', audiences: [NOTES_API, ELSEWHERE_API] });
   await world.createClient({ ...notesRs, audiences: [NOTES_API], introspect: true });
+  if (options.events) await world.createClient({ ...notesEvents, receiver: true });
   await registerPublicClient(
     world.store,
     { id: notesSpa.id, grantTypes: ['password', 'refresh_token'], scope: 'notes:read notes:write', audiences: [NOTES_API, ELSEWHERE_API], origins: [notesSpa.origin] },
@@ -87,6 +97,7 @@ async function populate(proxy: IssuerProxy, world: World, options: NotesWorldOpt
     clock: world.clock,
     log: createLogger((line) => apiLogs.push(line)),
     ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.events ? { events: { ...options.events, clientId: notesEvents.id, clientSecret: notesEvents.secret } } : {}),
     timeoutMs: options.timeoutMs ?? 20_000,
   });
 

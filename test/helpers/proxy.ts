@@ -18,6 +18,8 @@ export type ProxyRule =
   | { path: string; action: 'status'; status: number }
   | { path: string; action: 'delay'; delayMs: number }
   | { path: string; action: 'hold' }
+  /** Forwards at once, but holds the issuer's answer until released: an answer in flight. */
+  | { path: string; action: 'holdAnswer' }
   | { path: string; action: 'reset' }
   | { path: string; action: 'hang' };
 
@@ -28,6 +30,8 @@ export interface IssuerProxy {
   /** Where requests go: the issuer's real base URL, set once it listens. */
   target: string | undefined;
   rule: ProxyRule | undefined;
+  /** Changes the body of the issuer's answers (to inject or alter what the issuer said); undefined = untouched. */
+  rewrite: ((path: string, body: string) => string | undefined) | undefined;
   seen: SeenRequest[];
   count(method: string, path: string, grantType?: string): number;
   /** Requests held by a `hold` rule, oldest first. */
@@ -51,12 +55,29 @@ export async function startProxy(): Promise<IssuerProxy> {
   const heldWaiters = new Set<() => void>();
   const openResponses = new Set<ServerResponse>();
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> =>
+  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer, holdAnswer = false): Promise<void> =>
     new Promise((resolve) => {
       const target = new URL(req.url ?? '/', proxy.target);
       const upstream = request(target, { method: req.method, headers: { ...req.headers, connection: 'close' } }, (answer) => {
         // The upstream connection closes after each answer; the proxy's own connections stay kept-alive.
         const { connection: _connection, 'keep-alive': _keepAlive, ...headers } = answer.headers;
+        if (proxy.rewrite || holdAnswer) {
+          const chunks: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+          answer.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const rewritten = proxy.rewrite?.(target.pathname, text) ?? text;
+            const { 'content-length': _length, 'transfer-encoding': _encoding, ...rest } = headers;
+            const write = async () => {
+              if (!res.destroyed) res.writeHead(answer.statusCode ?? 502, { ...rest, 'content-length': String(Buffer.byteLength(rewritten)) }).end(rewritten);
+            };
+            if (!holdAnswer) return void write().then(resolve);
+            held.push(write);
+            for (const waiter of heldWaiters) waiter();
+            resolve();
+          });
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, headers);
         answer.pipe(res);
         answer.on('end', () => resolve());
@@ -85,6 +106,9 @@ export async function startProxy(): Promise<IssuerProxy> {
         await new Promise((resolve) => setTimeout(resolve, rule.delayMs));
         if (!res.destroyed) await forward(req, res, body);
         return;
+      case 'holdAnswer':
+        await forward(req, res, body, true);
+        return;
       case 'hold':
         held.push(() => forward(req, res, body));
         for (const waiter of heldWaiters) waiter();
@@ -106,6 +130,7 @@ export async function startProxy(): Promise<IssuerProxy> {
     port,
     target: undefined,
     rule: undefined,
+    rewrite: undefined,
     seen: [],
     count: (method, path, grantType) =>
       proxy.seen.filter((seen) => seen.method === method && seen.path === path && (grantType === undefined || seen.grantType === grantType)).length,
