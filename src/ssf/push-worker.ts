@@ -16,6 +16,7 @@
  * one-second look at the table), and by a timer at the next retry.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyManager } from '../keys/key-manager.js';
 import type { Clock } from '../lib/clock.js';
 import { describeError, type Logger } from '../lib/log.js';
@@ -64,7 +65,7 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, r
   return Math.round(exponential / 2 + (exponential / 2) * random);
 }
 
-/** The longest an idle worker waits before it looks at the table on its own. */
+/** The longest the worker waits before it looks at the table on its own (and how often, with no push stream). */
 const IDLE_WAIT_MS = 1000;
 
 export class PushWorker {
@@ -107,9 +108,13 @@ export class PushWorker {
     const { store, log } = this.deps;
     while (!this.stopping.signal.aborted) {
       let waitMs = IDLE_WAIT_MS;
+      // With no push stream at all, the worker only looks now and then, and never starts the PostgreSQL
+      // LISTEN connection (it opens where somebody waits on the signal).
+      let idle = false;
       try {
+        idle = this.inFlight.size === 0 && !(await store.push.any());
         const free = this.concurrency - this.inFlight.size;
-        if (free > 0) {
+        if (!idle && free > 0) {
           const latest = await store.events.latestId();
           const ids = await store.push.claim(this.owner, this.nowMs(), this.leaseMs, latest, free, [...this.inFlight.keys()]);
           for (const id of ids) {
@@ -129,6 +134,10 @@ export class PushWorker {
         log.warn('ssf push: claiming streams failed; trying again', { error: describeError(error) });
       }
       if (this.stopping.signal.aborted) break;
+      if (idle) {
+        await sleep(IDLE_WAIT_MS, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        continue;
+      }
       const finished = new Promise<void>((resolve) => (this.taskFinished = resolve));
       await Promise.race([store.eventSignal.wait(waitMs, this.stopping.signal), finished]);
       this.taskFinished = undefined;

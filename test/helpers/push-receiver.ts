@@ -20,7 +20,7 @@ export interface Received {
 }
 
 /** What the receiver answers to a request: a status and body, or 'hang' (never answer). */
-export type Answer = { status: number; json?: unknown } | 'hang';
+export type Answer = { status: number; json?: unknown; delayMs?: number } | 'hang';
 
 export interface PushReceiver {
   url: string;
@@ -105,9 +105,13 @@ export async function startPushReceiver(path = '/events'): Promise<PushReceiver>
       const received: Received = { method: request.method ?? '', path: request.url ?? '', headers: request.headers, body, ...claims(body), at: Date.now() };
       receiver.received.push(received);
       const answer = receiver.answer(received);
+      const reply = (a: Exclude<Answer, 'hang'>) => {
+        if (a.json === undefined) response.writeHead(a.status).end();
+        else response.writeHead(a.status, { 'content-type': 'application/json' }).end(JSON.stringify(a.json));
+      };
       if (answer === 'hang') hanging.add(response);
-      else if (answer.json === undefined) response.writeHead(answer.status).end();
-      else response.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.json));
+      else if (answer.delayMs) setTimeout(() => reply(answer), answer.delayMs);
+      else reply(answer);
       if (waiting.length > 0) {
         taken++;
         waiting.shift()!(received);

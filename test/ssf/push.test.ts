@@ -306,6 +306,9 @@ test('PUSH-07 two issuer instances on one database never push a SET twice', asyn
   const b = await startIssuer({ env: { ...FAST_RETRIES, ...env }, push: true, database, dir });
   t.teardown(() => b.close());
   const receiver = await withReceiver(t);
+  // Slow answers and a failure now and then widen the window in which two workers could both hold a stream.
+  let n = 0;
+  receiver.answer = () => (++n % 7 === 0 ? { status: 503 } : { status: 202, delayMs: 5 });
   const token = await tokenOf(a);
   const streams = [await pushStream(a, token, receiver.url), await pushStream(a, token, receiver.url), await pushStream(a, token, receiver.url)];
   const count = 20;
@@ -315,11 +318,12 @@ test('PUSH-07 two issuer instances on one database never push a SET twice', asyn
     }),
   );
   await receiver.until((all) => new Set(all.map((r) => r.jti)).size >= streams.length * count, 'every SET', 60_000);
-  const jtis = receiver.received.map((r) => r.jti);
-  t.is(jtis.length, new Set(jtis).size, 'no SET was pushed twice');
+  // A SET answered 503 comes again by design; one answered 202 never does.
+  const accepted = receiver.received.filter((_, i) => (i + 1) % 7 !== 0).map((r) => r.jti);
+  t.is(accepted.length, new Set(accepted).size, 'no SET was pushed twice after its 202');
   for (const [s, streamId] of streams.entries()) {
-    const mine = receiver.received.filter((r) => r.jti.startsWith(`${streamId}.`)).map(stateOf);
-    t.deepEqual(mine, Array.from({ length: count }, (_, i) => `${s}-${i}`), 'in order');
+    const mine = receiver.received.filter((r, i) => (i + 1) % 7 !== 0 && r.jti.startsWith(`${streamId}.`)).map(stateOf);
+    t.deepEqual(mine, Array.from({ length: count }, (_, i) => `${s}-${i}`), 'in order, each once');
   }
 });
 
