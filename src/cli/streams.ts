@@ -52,23 +52,22 @@ const list: Command = async (context, args) => {
   const now = context.clock.now();
   createOutput(values.json ?? false).result(states.map(stateJson), () =>
     table(
-      ['STREAM', 'CLIENT', 'STATUS', 'DELIVERY', 'PENDING', 'OLDEST PENDING', 'UNSORTED', 'DEAD', 'LAST POLL/PUSH', 'LAST ERROR'],
-      states.map((s) => [
-        s.stream.id,
-        s.stream.clientId,
-        s.stream.status,
-        s.stream.delivery.method === PUSH_METHOD ? 'push' : 'poll',
-        String(s.pending),
-        s.oldestPendingAt === null ? '-' : `${now - s.oldestPendingAt}s ago`,
-        String(s.unsorted),
-        s.stream.delivery.method === PUSH_METHOD ? String(s.dead) : '-',
-        s.stream.delivery.method === PUSH_METHOD
-          ? (isoMs(s.stream.push.lastAttemptAt) ?? 'never')
-          : s.stream.polledAt === null
-            ? 'never'
-            : isoTime(s.stream.polledAt),
-        s.stream.delivery.method === PUSH_METHOD ? (s.stream.push.lastError ?? '-') : '-',
-      ]),
+      ['STREAM', 'CLIENT', 'STATUS', 'PENDING', 'OLDEST PENDING', 'UNSORTED', 'LAST POLL/PUSH', 'DELIVERY', 'DEAD', 'LAST ERROR'],
+      states.map((s) => {
+        const push = s.stream.delivery.method === PUSH_METHOD;
+        return [
+          s.stream.id,
+          s.stream.clientId,
+          s.stream.status,
+          String(s.pending),
+          s.oldestPendingAt === null ? '-' : `${now - s.oldestPendingAt}s ago`,
+          String(s.unsorted),
+          push ? (isoMs(s.stream.push.lastAttemptAt) ?? 'never') : s.stream.polledAt === null ? 'never' : isoTime(s.stream.polledAt),
+          push ? 'push' : 'poll',
+          push ? String(s.dead) : '-',
+          push ? (s.stream.push.lastError ?? '-') : '-',
+        ];
+      }),
     ),
   );
 };

@@ -183,7 +183,7 @@ test('PUSH-03 after GATEHOUSE_SSF_PUSH_MAX_ATTEMPTS failures a SET is dead-lette
   t.is(typeof state.push.last_attempt_at, 'string');
   const listed = await runCli(['streams', 'list'], { env });
   t.is(listed.code, 0, listed.stderr);
-  t.regex(listed.stdout, new RegExp(`${streamId}.*push`));
+  t.regex(listed.stdout, new RegExp(`${streamId}\\s.*\\spush\\s+1\\s+HTTP 500`), 'list: delivery push, one dead, the last error');
   // Kept: the dead SET is still in the table, with its error.
   const dead = await w.db('ssf_pending').where({ stream_id: streamId, state: 'dead' });
   t.is(dead.length, 1);
