@@ -75,8 +75,9 @@ export function streamJson(stream: StreamRecord, issuer: string, inactivityTimeo
     // The authorization_header is never returned: it is the receiver's secret.
     delivery: stream.delivery.method === PUSH_METHOD ? { method: PUSH_METHOD, endpoint_url: stream.delivery.endpointUrl } : { method: POLL_METHOD, endpoint_url: pollEndpoint(issuer, stream.id) },
     ...(stream.description === null ? {} : { description: stream.description }),
-    // SSF 1.0 §8.1.1: seconds without a request from the receiver after which the stream is disabled.
-    inactivity_timeout: inactivityTimeoutSeconds,
+    // SSF 1.0 §8.1.1: seconds without a request from the receiver after which the stream is disabled; a push
+    // stream's receiver need not call at all, so push streams have none.
+    ...(stream.delivery.method === PUSH_METHOD ? {} : { inactivity_timeout: inactivityTimeoutSeconds }),
   };
 }
 

@@ -238,10 +238,11 @@ export class StreamStore {
 
   /**
    * Streams not disabled whose receiver has done nothing with them since `before`: no poll, no change (a poll
-   * or a receiver's change moves updated_at too), not created since.
+   * or a receiver's change moves updated_at too), not created since. Push streams are never polled: they are not
+   * judged by this (their undeliverable SETs are dead-lettered instead).
    */
   async listInactive(before: number): Promise<string[]> {
-    const rows: StreamRow[] = await this.db<StreamRow>('ssf_streams').whereNot('status', 'disabled').where('updated_at', '<', before);
+    const rows: StreamRow[] = await this.db<StreamRow>('ssf_streams').whereNot('status', 'disabled').whereNot('delivery_method', PUSH_METHOD).where('updated_at', '<', before);
     return rows
       .map(fromRow)
       .filter((stream) => Math.max(stream.createdAt, stream.updatedAt, stream.polledAt ?? 0) < before)

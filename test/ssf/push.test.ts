@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { createLocalJWKSet, jwtVerify } from 'jose';
+import { runJanitor } from '../../src/maintenance/janitor.js';
 import { streamDeliveryState } from '../../src/ssf/control.js';
 import { freshDatabase } from '../helpers/database.js';
 import { startWorld, type World } from '../helpers/fixtures.js';
@@ -327,3 +328,17 @@ test('PUSH-07 two issuer instances on one database never push a SET twice', asyn
   }
 });
 
+
+test('a push stream has no inactivity_timeout: the janitor leaves it enabled however long its receiver stays silent', async (t) => {
+  const w = await world();
+  t.teardown(() => w.close());
+  const token = await tokenOf(w);
+  const push = await pushStream(w, token, 'http://127.0.0.1:9/quiet');
+  const polled = (await call(`${w.api}/ssf/streams`, 'POST', token, {})).json.stream_id as string;
+  t.is((await call(`${w.api}/ssf/streams?stream_id=${push}`, 'GET', token)).json.inactivity_timeout, undefined);
+  w.clock.advance(3 * 86_400);
+  const report = await runJanitor(w.store, w.clock, { ssfInactivityTimeoutSeconds: 86_400 });
+  t.is(report.streamsDisabled, 1);
+  t.is((await w.store.streams.find(push))!.status, 'enabled');
+  t.is((await w.store.streams.find(polled))!.status, 'disabled');
+});
