@@ -49,6 +49,11 @@ export interface Config {
    * by the janitor, and deleted after twice as long.
    */
   readonly ssfInactivityTimeoutSeconds: number;
+  /**
+   * Push delivery (RFC 8935): failed attempts before a SET is dead-lettered; the first retry's wait (doubling at
+   * each failure, with jitter) and the longest wait; the longest one POST may take.
+   */
+  readonly ssfPush: { maxAttempts: number; backoffBaseMs: number; backoffMaxMs: number; timeoutMs: number };
   /** Processes serving requests (node:cluster); everything they share lives in the database. */
   readonly workers: number;
   /** Brute-force thresholds: failures before waiting starts, per (username, IP), per IP, per username; the longest wait. */
@@ -247,6 +252,7 @@ export function loadConfig(env: Env): Config {
     // Below the server's 30 s request timeout and the usual proxy idle timeouts (60 s).
     ssfPollWaitSeconds: readInteger(env, 'GATEHOUSE_SSF_POLL_WAIT_SECONDS', 25, 1, 55),
     ssfInactivityTimeoutSeconds: readInteger(env, 'GATEHOUSE_SSF_INACTIVITY_TIMEOUT_SECONDS', DAY, 60, YEAR),
+    ssfPush: readPush(env),
     workers: readInteger(env, 'GATEHOUSE_WORKERS', 1, 1, 64),
     lockout: {
       perUserAndAddress: readInteger(env, 'GATEHOUSE_LOCKOUT_THRESHOLD', 5, 1, 1000),
@@ -262,6 +268,18 @@ export function loadConfig(env: Env): Config {
     logLevel: readLogLevel(env),
     metrics: readMetrics(env, port, host),
   });
+}
+
+function readPush(env: Env): Config['ssfPush'] {
+  const backoffBaseMs = readInteger(env, 'GATEHOUSE_SSF_PUSH_BACKOFF_MS', 1000, 1, 3_600_000);
+  const backoffMaxMs = readInteger(env, 'GATEHOUSE_SSF_PUSH_BACKOFF_MAX_SECONDS', 300, 1, DAY) * 1000;
+  if (backoffMaxMs < backoffBaseMs) throw new ConfigError('GATEHOUSE_SSF_PUSH_BACKOFF_MAX_SECONDS', 'must not be shorter than GATEHOUSE_SSF_PUSH_BACKOFF_MS');
+  return {
+    maxAttempts: readInteger(env, 'GATEHOUSE_SSF_PUSH_MAX_ATTEMPTS', 10, 1, 1000),
+    backoffBaseMs,
+    backoffMaxMs,
+    timeoutMs: readInteger(env, 'GATEHOUSE_SSF_PUSH_TIMEOUT_MS', 10_000, 100, 60_000),
+  };
 }
 
 /** The issuer when GATEHOUSE_ISSUER is unset: http://localhost:<the port actually bound>. */

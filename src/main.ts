@@ -14,6 +14,7 @@ import { openKeys, openMetrics, openRuntime, openThrottle, type Runtime } from '
 import { ConfigError, loadConfig, resolveIssuer, type Config } from './config.js';
 import { KeySecretError } from './keys/encryption.js';
 import { Janitor } from './maintenance/janitor.js';
+import { PushWorker } from './ssf/push-worker.js';
 import type { KeyManager } from './keys/key-manager.js';
 import { systemClock } from './lib/clock.js';
 import { describeError } from './lib/log.js';
@@ -26,7 +27,7 @@ let log: IssuerLogger = createIssuerLogger();
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** What is open so far; a signal at any point closes exactly that. */
-const opened: { runtime?: Runtime; keys?: KeyManager; janitor?: Janitor; server?: Server; metricsServer?: Server } = {};
+const opened: { runtime?: Runtime; keys?: KeyManager; janitor?: Janitor; push?: PushWorker; server?: Server; metricsServer?: Server } = {};
 let stopping = false;
 
 function stop(signal: string): void {
@@ -40,7 +41,7 @@ function stop(signal: string): void {
   opened.keys?.stop();
   opened.metricsServer?.close();
   const closeDatabase = () =>
-    (opened.janitor?.stop() ?? Promise.resolve())
+    Promise.all([opened.janitor?.stop(), opened.push?.stop()])
       .then(() => opened.runtime?.close())
       .then(() => process.exit(0), () => process.exit(1));
   if (!opened.server?.listening) {
@@ -100,6 +101,9 @@ async function serveRequests(config: Config, announce: boolean): Promise<void> {
   keys.start();
   opened.janitor = new Janitor(opened.runtime.store, systemClock, log, { eventRetentionSeconds: config.eventRetentionSeconds, ssfInactivityTimeoutSeconds: config.ssfInactivityTimeoutSeconds });
   opened.janitor.start(config.janitorIntervalSeconds);
+  // Push delivery of Shared Signals (RFC 8935): one worker per process; leases in the database keep instances apart.
+  opened.push = new PushWorker({ issuer, store: opened.runtime.store, keys, clock: systemClock, log, metrics }, config.ssfPush);
+  opened.push.start();
 
   if (announce) announceStart(config, issuer, port, hasClients);
   else reportReady(port);

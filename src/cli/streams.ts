@@ -4,13 +4,31 @@
  */
 import { OperationRefused } from '../errors.js';
 import { setStreamStatus, streamDeliveryState, type StreamDeliveryState } from '../ssf/control.js';
-import { statusJson } from '../ssf/streams.js';
+import { PUSH_METHOD, statusJson } from '../ssf/streams.js';
 import type { Command } from './context.js';
 import { createOutput, isoTime, parseOptions, table, UsageError } from './io.js';
 
-/** What the CLI shows of a stream: no URL, since without GATEHOUSE_ISSUER the CLI cannot know the server's. */
+const isoMs = (epochMs: number | null) => (epochMs === null ? null : new Date(epochMs).toISOString());
+
+/**
+ * What the CLI shows of a stream: no poll URL, since without GATEHOUSE_ISSUER the CLI cannot know the server's;
+ * for push, the receiver's endpoint and the delivery record, never the authorization header.
+ */
 function stateJson(state: StreamDeliveryState) {
   const { stream } = state;
+  const push =
+    stream.delivery.method === PUSH_METHOD
+      ? {
+          endpoint_url: stream.delivery.endpointUrl,
+          delivered: stream.push.delivered,
+          rejected: state.rejected,
+          dead_lettered: state.dead,
+          last_attempt_at: isoMs(stream.push.lastAttemptAt),
+          last_success_at: isoMs(stream.push.lastSuccessAt),
+          last_error: stream.push.lastError,
+          next_retry_at: isoMs(stream.push.retryAt),
+        }
+      : undefined;
   return {
     ...statusJson(stream),
     client_id: stream.clientId,
@@ -22,6 +40,8 @@ function stateJson(state: StreamDeliveryState) {
     pending: state.pending,
     oldest_pending_at: state.oldestPendingAt,
     unsorted: state.unsorted,
+    delivery: stream.delivery.method === PUSH_METHOD ? 'push' : 'poll',
+    ...(push ? { push } : {}),
   };
 }
 
@@ -32,16 +52,22 @@ const list: Command = async (context, args) => {
   const now = context.clock.now();
   createOutput(values.json ?? false).result(states.map(stateJson), () =>
     table(
-      ['STREAM', 'CLIENT', 'STATUS', 'PENDING', 'OLDEST PENDING', 'UNSORTED', 'LAST POLL'],
-      states.map((s) => [
-        s.stream.id,
-        s.stream.clientId,
-        s.stream.status,
-        String(s.pending),
-        s.oldestPendingAt === null ? '-' : `${now - s.oldestPendingAt}s ago`,
-        String(s.unsorted),
-        s.stream.polledAt === null ? 'never' : isoTime(s.stream.polledAt),
-      ]),
+      ['STREAM', 'CLIENT', 'STATUS', 'PENDING', 'OLDEST PENDING', 'UNSORTED', 'LAST POLL/PUSH', 'DELIVERY', 'DEAD', 'LAST ERROR'],
+      states.map((s) => {
+        const push = s.stream.delivery.method === PUSH_METHOD;
+        return [
+          s.stream.id,
+          s.stream.clientId,
+          s.stream.status,
+          String(s.pending),
+          s.oldestPendingAt === null ? '-' : `${now - s.oldestPendingAt}s ago`,
+          String(s.unsorted),
+          push ? (isoMs(s.stream.push.lastAttemptAt) ?? 'never') : s.stream.polledAt === null ? 'never' : isoTime(s.stream.polledAt),
+          push ? 'push' : 'poll',
+          push ? String(s.dead) : '-',
+          push ? (s.stream.push.lastError ?? '-') : '-',
+        ];
+      }),
     ),
   );
 };

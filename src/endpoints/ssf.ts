@@ -18,8 +18,9 @@ import { eventsSupported } from '../ssf/event-types.js';
 import { parsePollRequest, poll } from '../ssf/poll.js';
 import { SSF_MANAGE_SCOPE, SSF_READ_SCOPE } from '../ssf/scopes.js';
 import { parseSubject } from '../ssf/subjects.js';
-import { MAX_STREAMS_PER_RECEIVER, ownStream, parseStatus, parseStreamSettings, POLL_METHOD, statusJson, streamJson } from '../ssf/streams.js';
-import type { StreamRecord } from '../storage/streams.js';
+import { checkPushUrl, pushUrlPolicy, PushUrlRefused } from '../ssf/push-url.js';
+import { MAX_STREAMS_PER_RECEIVER, ownStream, parseStatus, parseStreamSettings, POLL_METHOD, PUSH_METHOD, statusJson, streamJson, type StreamSettings } from '../ssf/streams.js';
+import type { Delivery, StreamRecord } from '../storage/streams.js';
 
 /** The receiver a request comes from: the client of its token, which must be registered as a receiver. */
 /** Subjects one stream may have removed. */
@@ -27,6 +28,20 @@ const MAX_REMOVED_SUBJECTS = 10_000;
 
 function receiverOf(ctx: Context): string {
   return (ctx.state as BearerState).token.claims.client_id;
+}
+
+/**
+ * The delivery a receiver asked for, with a push endpoint_url checked against the allow-list (ssf/push-url.ts):
+ * refused with 400 invalid_request before anything is stored.
+ */
+async function checkedDelivery(deps: Deps, delivery: StreamSettings['delivery']): Promise<Delivery | undefined> {
+  if (delivery === undefined || delivery.method === POLL_METHOD) return delivery;
+  try {
+    return { ...delivery, endpointUrl: await checkPushUrl(delivery.endpointUrl, pushUrlPolicy(deps.issuer)) };
+  } catch (error) {
+    if (error instanceof PushUrlRefused) throw invalidRequest(error.message);
+    throw error;
+  }
 }
 
 function requireReceiver(deps: Deps, scopes: readonly string[]) {
@@ -49,7 +64,7 @@ export function ssfConfigurationEndpoint(deps: Deps) {
       spec_version: '1_0',
       issuer,
       jwks_uri: `${issuer}/.well-known/jwks.json`,
-      delivery_methods_supported: [POLL_METHOD],
+      delivery_methods_supported: [POLL_METHOD, PUSH_METHOD],
       configuration_endpoint: `${issuer}/ssf/streams`,
       status_endpoint: `${issuer}/ssf/status`,
       verification_endpoint: `${issuer}/ssf/verify`,
@@ -84,6 +99,7 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     const body = await readJsonObject(ctx);
     if (body.stream_id !== undefined) throw invalidRequest('stream_id is assigned by the transmitter');
     const settings = parseStreamSettings(body);
+    const delivery = (await checkedDelivery(deps, settings.delivery)) ?? { method: POLL_METHOD };
     const clientId = receiverOf(ctx);
     if ((await deps.store.streams.count(clientId)) >= MAX_STREAMS_PER_RECEIVER) throw invalidRequest(`A receiver may hold at most ${MAX_STREAMS_PER_RECEIVER} streams`);
     const now = deps.clock.now();
@@ -100,9 +116,11 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
       createdAt: now,
       updatedAt: now,
       polledAt: null,
+      delivery,
+      push: { delivered: 0, lastAttemptAt: null, lastSuccessAt: null, lastError: null, retryAt: null },
     };
     await deps.store.streams.insert(stream);
-    deps.log.info('ssf: stream created', { stream_id: stream.id, client_id: clientId });
+    deps.log.info('ssf: stream created', { stream_id: stream.id, client_id: clientId, delivery: delivery.method });
     ctx.status = 201;
     ctx.body = streamJson(stream, deps.issuer, deps.config.ssfInactivityTimeoutSeconds);
   });
@@ -118,9 +136,10 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     const body = await readJsonObject(ctx);
     const stream = await streamFromBody(ctx, body);
     const settings = parseStreamSettings(body);
+    const delivery = await checkedDelivery(deps, settings.delivery);
     const changes = replace
-      ? { eventsRequested: settings.eventsRequested ?? eventsSupported(deps.issuer), description: settings.description ?? null }
-      : settings;
+      ? { eventsRequested: settings.eventsRequested ?? eventsSupported(deps.issuer), description: settings.description ?? null, delivery: delivery ?? { method: POLL_METHOD } }
+      : { ...settings, delivery };
     await deps.store.streams.update(stream.id, changes, deps.clock.now());
     ctx.body = streamJson(ownStream(await deps.store.streams.find(stream.id), receiverOf(ctx)), deps.issuer, deps.config.ssfInactivityTimeoutSeconds);
   };

@@ -60,6 +60,7 @@ export class Metrics {
   private readonly throttleBlocks: Counter<'kind'>;
   private readonly keyRotations: Counter;
   private readonly databaseUnavailable: Counter;
+  private readonly pushDeliveries: Counter<'outcome'>;
 
   constructor(sources: MetricSources, options: MetricsOptions) {
     this.clientLabels = options.clientLabels;
@@ -79,6 +80,7 @@ export class Metrics {
     this.sessionsEnded = new Counter({ name: 'gatehouse_sessions_ended_total', help: 'Sessions ended early by this instance, by cause.', labelNames: ['cause'], registers });
     this.throttleBlocks = new Counter({ name: 'gatehouse_throttle_blocks_total', help: 'Requests refused by brute-force or load protection, by kind.', labelNames: ['kind'], registers });
     this.keyRotations = new Counter({ name: 'gatehouse_key_rotations_total', help: 'Signing key promotions this instance has seen, whoever made them (any instance or the CLI).', registers });
+    this.pushDeliveries = new Counter({ name: 'gatehouse_ssf_push_deliveries_total', help: 'Shared Signals push attempts (RFC 8935), by outcome: delivered, rejected (400 from the receiver), failed (retried), dead (given up).', labelNames: ['outcome'], registers });
     this.databaseUnavailable = new Counter({ name: 'gatehouse_database_unavailable_errors_total', help: 'Requests answered 503 because the database could not be reached.', registers });
 
     new Gauge({
@@ -183,6 +185,10 @@ export class Metrics {
 
   keyRotated(): void {
     this.keyRotations.inc();
+  }
+
+  pushDelivery(outcome: 'delivered' | 'rejected' | 'failed' | 'dead'): void {
+    this.pushDeliveries.inc({ outcome });
   }
 
   databaseUnavailableError(): void {

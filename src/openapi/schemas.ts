@@ -163,7 +163,15 @@ export const schemas = {
     description: 'SSF 1.0 §8.1.1: the receiver-supplied properties (stream_id too, to update or replace one).',
     properties: {
       stream_id: { type: 'string' },
-      delivery: { type: 'object', properties: { method: { const: 'urn:ietf:rfc:8936' } } },
+      delivery: {
+        type: 'object',
+        description: 'Poll (RFC 8936, the default) or push (RFC 8935): for push, the receiver\'s endpoint_url (https; checked against the allow-list in docs/events.md) and an optional authorization_header, sent with each SET and never returned.',
+        properties: {
+          method: { enum: ['urn:ietf:rfc:8936', 'urn:ietf:rfc:8935'] },
+          endpoint_url: { type: 'string', maxLength: 2048 },
+          authorization_header: { type: 'string', maxLength: 4096 },
+        },
+      },
       events_requested: { type: 'array', items: { type: 'string' } },
       description: { type: 'string' },
     },
@@ -184,7 +192,8 @@ export const schemas = {
         type: 'object',
         required: ['method', 'endpoint_url'],
         additionalProperties: false,
-        properties: { method: { const: 'urn:ietf:rfc:8936' }, endpoint_url: { type: 'string' } },
+        description: 'For poll, the transmitter\'s poll endpoint of this stream; for push, the receiver\'s endpoint. The authorization_header is never returned.',
+        properties: { method: { enum: ['urn:ietf:rfc:8936', 'urn:ietf:rfc:8935'] }, endpoint_url: { type: 'string' } },
       },
       description: { type: 'string' },
       inactivity_timeout: { type: 'integer', minimum: 1, description: 'Seconds without a poll after which the stream is disabled (deleted after twice as long).' },

@@ -31,12 +31,16 @@ export interface StreamDeliveryState {
   pending: number;
   /** When the oldest of them happened; null when none is pending. */
   oldestPendingAt: number | null;
-  /** Outbox events the stream has not looked at yet (it looks at each poll). */
+  /** Outbox events the stream has not looked at yet (it looks at each poll, or each push run). */
   unsorted: number;
+  /** Push only: SETs the receiver rejected (RFC 8935 §2.3) and SETs dead-lettered after the attempt limit. */
+  rejected: number;
+  dead: number;
 }
 
 export async function streamDeliveryState(store: Store, stream: StreamRecord): Promise<StreamDeliveryState> {
   const { count, oldest } = await store.streams.pendingSummary(stream.id);
   const latest = await store.events.latestId();
-  return { stream, pending: count, oldestPendingAt: oldest, unsorted: await store.events.countAfter(stream.cursor, latest) };
+  const { rejected, dead } = await store.streams.undeliverableSummary(stream.id);
+  return { stream, pending: count, oldestPendingAt: oldest, unsorted: await store.events.countAfter(stream.cursor, latest), rejected, dead };
 }

@@ -11,11 +11,11 @@ import type { Deps } from '../deps.js';
 import { invalidRequest } from '../errors.js';
 import type { JsonObject } from '../http/json-body.js';
 import type { EventRecord } from '../storage/events.js';
-import type { StreamRecord } from '../storage/streams.js';
-import { eventIdOf, eventTypeUri, setClaims, setJti } from './event-types.js';
+import { POLL_METHOD, type StreamRecord } from '../storage/streams.js';
+import { eventIdOf, setClaims, setJti } from './event-types.js';
+import { sortIntoStream } from './fan-out.js';
 import { signSet } from './sign.js';
-import { eventsDelivered, ownStream } from './streams.js';
-import { isExcluded } from './subjects.js';
+import { ownStream } from './streams.js';
 
 /** The most SETs one answer carries, whatever maxEvents asks (the answer stays small). */
 export const MAX_EVENTS_PER_POLL = 100;
@@ -74,14 +74,10 @@ async function step(deps: Deps, streamId: string, clientId: string, request: Pol
   const now = deps.clock.now();
   return deps.store.transaction(async (tx) => {
     const stream = ownStream(await tx.streams.find(streamId, true), clientId);
+    // RFC 8936 is one delivery method; a push stream's SETs go to its endpoint (RFC 8935), not to a poll.
+    if (stream.delivery.method !== POLL_METHOD) throw invalidRequest('The stream delivers by push (urn:ietf:rfc:8935), not by poll');
     await tx.streams.acknowledge(stream.id, acks);
-    const delivered = new Set(eventsDelivered(stream, deps.issuer));
-    const excluded = await tx.streams.excludedSubjects(stream.id);
-    // A disabled stream holds nothing (SSF 1.0 §8.1.2); a paused one holds its events until it is enabled.
-    const wanted = (event: EventRecord) =>
-      stream.status !== 'disabled' &&
-      (event.streamId !== null ? event.streamId === stream.id : delivered.has(eventTypeUri(deps.issuer, event.type)) && !isExcluded(event, excluded));
-    await tx.streams.fanOut(stream, wanted, now);
+    await sortIntoStream(tx, deps.issuer, stream, now);
     await tx.streams.markPolled(stream.id, now);
     if (stream.status !== 'enabled') return { stream, events: [], more: false };
     const { events, more } = await tx.streams.pending(stream.id, request.maxEvents);

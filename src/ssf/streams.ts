@@ -1,15 +1,16 @@
 /**
  * Stream management (OpenID SSF 1.0 §8.1): what a receiver may create, read, change and delete, validated here;
- * the stream configuration and status as JSON. Only poll delivery (RFC 8936) is offered: its endpoint_url is
- * the transmitter's, one per stream.
+ * the stream configuration and status as JSON. Delivery by poll (RFC 8936, the default: its endpoint_url is the
+ * transmitter's, one per stream) or by push (RFC 8935: the receiver's endpoint_url, checked by ssf/push-url.ts,
+ * and an optional authorization_header that is stored to be sent and never shown again).
  */
 import { invalidRequest, notFound } from '../errors.js';
 import type { JsonObject } from '../http/json-body.js';
 import { optionalString } from '../http/json-body.js';
-import type { StreamRecord, StreamStatus } from '../storage/streams.js';
+import { POLL_METHOD, PUSH_METHOD, type StreamRecord, type StreamStatus } from '../storage/streams.js';
 import { eventsSupported } from './event-types.js';
 
-export const POLL_METHOD = 'urn:ietf:rfc:8936';
+export { POLL_METHOD, PUSH_METHOD };
 export const STREAM_STATUSES: readonly StreamStatus[] = ['enabled', 'paused', 'disabled'];
 /** Streams one receiver may hold: each API instance opens its own, but not without bound. */
 export const MAX_STREAMS_PER_RECEIVER = 100;
@@ -17,6 +18,8 @@ const MAX_EVENT_TYPES = 50;
 
 /** The receiver-supplied properties of a stream (SSF 1.0 §8.1.1): delivery, events_requested, description. */
 export interface StreamSettings {
+  /** As asked; a push endpoint_url still has to pass checkPushUrl (it resolves the host) before it is stored. */
+  delivery?: { method: typeof POLL_METHOD } | { method: typeof PUSH_METHOD; endpointUrl: string; authorization: string | null };
   eventsRequested?: string[];
   description?: string | null;
 }
@@ -26,9 +29,20 @@ export function parseStreamSettings(body: JsonObject): StreamSettings {
   const delivery = body.delivery;
   if (delivery !== undefined) {
     if (typeof delivery !== 'object' || delivery === null || Array.isArray(delivery)) throw invalidRequest('delivery must be an object');
-    const method = (delivery as JsonObject).method;
-    // SSF 1.0 §6.1: push (urn:ietf:rfc:8935) is not offered yet.
-    if (method !== undefined && method !== POLL_METHOD) throw invalidRequest(`delivery method must be ${POLL_METHOD} (poll)`);
+    const { method, endpoint_url: endpointUrl, authorization_header: authorization } = delivery as JsonObject;
+    if (method === undefined || method === POLL_METHOD) {
+      // Poll: the endpoint is the transmitter's (SSF 1.0 §8.1.1 "supplied by the Transmitter"); one sent is ignored.
+      settings.delivery = { method: POLL_METHOD };
+    } else if (method === PUSH_METHOD) {
+      // SSF 1.0 §8.1.1: for push, endpoint_url is supplied by the receiver; authorization_header is optional.
+      if (typeof endpointUrl !== 'string' || endpointUrl === '') throw invalidRequest('delivery.endpoint_url is required for push delivery');
+      if (authorization !== undefined && (typeof authorization !== 'string' || authorization.length === 0 || authorization.length > 4096 || !/^[\x20-\x7e]+$/.test(authorization))) {
+        throw invalidRequest('delivery.authorization_header must be a header value of at most 4096 printable ASCII characters');
+      }
+      settings.delivery = { method: PUSH_METHOD, endpointUrl, authorization: (authorization as string | undefined) ?? null };
+    } else {
+      throw invalidRequest(`delivery method must be ${POLL_METHOD} (poll) or ${PUSH_METHOD} (push)`);
+    }
   }
   const requested = body.events_requested;
   if (requested !== undefined) {
@@ -58,10 +72,12 @@ export function streamJson(stream: StreamRecord, issuer: string, inactivityTimeo
     events_supported: eventsSupported(issuer),
     events_requested: stream.eventsRequested,
     events_delivered: eventsDelivered(stream, issuer),
-    delivery: { method: POLL_METHOD, endpoint_url: pollEndpoint(issuer, stream.id) },
+    // The authorization_header is never returned: it is the receiver's secret.
+    delivery: stream.delivery.method === PUSH_METHOD ? { method: PUSH_METHOD, endpoint_url: stream.delivery.endpointUrl } : { method: POLL_METHOD, endpoint_url: pollEndpoint(issuer, stream.id) },
     ...(stream.description === null ? {} : { description: stream.description }),
-    // SSF 1.0 §8.1.1: seconds without a request from the receiver after which the stream is disabled.
-    inactivity_timeout: inactivityTimeoutSeconds,
+    // SSF 1.0 §8.1.1: seconds without a request from the receiver after which the stream is disabled; a push
+    // stream's receiver need not call at all, so push streams have none.
+    ...(stream.delivery.method === PUSH_METHOD ? {} : { inactivity_timeout: inactivityTimeoutSeconds }),
   };
 }
 

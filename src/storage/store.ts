@@ -14,6 +14,7 @@ import { RefreshTokenStore } from './refresh-tokens.js';
 import { RevocationStore } from './revocations.js';
 import { SessionStore } from './sessions.js';
 import { SigningKeyStore } from './signing-keys.js';
+import { PushStore } from './push.js';
 import { StreamStore } from './streams.js';
 import { ThrottleStore } from './throttle.js';
 import { TokenStateStore } from './token-state.js';
@@ -46,6 +47,7 @@ export class Store {
   readonly consents: ConsentStore;
   readonly events: EventStore;
   readonly streams: StreamStore;
+  readonly push: PushStore;
   /** Wakes long polls once events committed; shared by the root store and every transaction of it. */
   readonly eventSignal: EventSignal;
 
@@ -75,6 +77,7 @@ export class Store {
     this.consents = new ConsentStore(db);
     this.events = new EventStore(db);
     this.streams = new StreamStore(db);
+    this.push = new PushStore(db);
     // Only the root store has hot reads: a store bound to a transaction rotates through that transaction (knex).
     // SQLite hot reads exist exactly for a SQLite file, where a rotation can run as one synchronous transaction.
     this.refreshRotation =

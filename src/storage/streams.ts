@@ -9,6 +9,26 @@ import { eventFromRow, type EventRecord } from './events.js';
 
 export type StreamStatus = 'enabled' | 'paused' | 'disabled';
 
+/** SSF 1.0 §8.1.1 delivery methods: poll (RFC 8936), the default, and push (RFC 8935). */
+export const POLL_METHOD = 'urn:ietf:rfc:8936';
+export const PUSH_METHOD = 'urn:ietf:rfc:8935';
+export type DeliveryMethod = typeof POLL_METHOD | typeof PUSH_METHOD;
+
+/** How a stream delivers. `authorization` is a secret of the receiver's: never logged nor returned. */
+export type Delivery = { method: typeof POLL_METHOD } | { method: typeof PUSH_METHOD; endpointUrl: string; authorization: string | null };
+
+/** What push delivery did lately, for operators (`gatehouse streams show`); times in epoch milliseconds. */
+export interface PushState {
+  delivered: number;
+  lastAttemptAt: number | null;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  retryAt: number | null;
+}
+
+/** A SET that will not be pushed again: `rejected` by the receiver (RFC 8935 §2.3) or `dead` after the limit. */
+export type PendingState = 'pending' | 'rejected' | 'dead';
+
 /** A subject as a stream filters on it: a user (their sub), a session (sid) or an application (client_id). */
 export interface SubjectKey {
   kind: 'user' | 'session' | 'application';
@@ -27,6 +47,8 @@ export interface StreamRecord {
   createdAt: number;
   updatedAt: number;
   polledAt: number | null;
+  delivery: Delivery;
+  push: PushState;
 }
 
 interface StreamRow {
@@ -41,7 +63,17 @@ interface StreamRow {
   created_at: number | string;
   updated_at: number | string;
   polled_at: number | string | null;
+  delivery_method: DeliveryMethod;
+  push_endpoint: string | null;
+  push_authorization: string | null;
+  push_delivered: number | string;
+  push_last_attempt_at: number | string | null;
+  push_last_success_at: number | string | null;
+  push_last_error: string | null;
+  push_retry_at: number | string | null;
 }
+
+const numberOrNull = (value: number | string | null): number | null => (value === null ? null : Number(value));
 
 function fromRow(row: StreamRow): StreamRecord {
   return {
@@ -56,7 +88,21 @@ function fromRow(row: StreamRow): StreamRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     polledAt: row.polled_at === null ? null : Number(row.polled_at),
+    delivery: row.delivery_method === PUSH_METHOD ? { method: PUSH_METHOD, endpointUrl: row.push_endpoint ?? '', authorization: row.push_authorization } : { method: POLL_METHOD },
+    push: {
+      delivered: Number(row.push_delivered ?? 0),
+      lastAttemptAt: numberOrNull(row.push_last_attempt_at),
+      lastSuccessAt: numberOrNull(row.push_last_success_at),
+      lastError: row.push_last_error,
+      retryAt: numberOrNull(row.push_retry_at),
+    },
   };
+}
+
+function deliveryColumns(delivery: Delivery): Record<string, unknown> {
+  return delivery.method === PUSH_METHOD
+    ? { delivery_method: PUSH_METHOD, push_endpoint: delivery.endpointUrl, push_authorization: delivery.authorization, push_retry_at: null }
+    : { delivery_method: POLL_METHOD, push_endpoint: null, push_authorization: null, push_retry_at: null };
 }
 
 /** The status reason of a stream the janitor disabled because its receiver went away. */
@@ -81,6 +127,7 @@ export class StreamStore {
       created_at: stream.createdAt,
       updated_at: stream.updatedAt,
       polled_at: stream.polledAt,
+      ...deliveryColumns(stream.delivery),
     });
   }
 
@@ -105,8 +152,8 @@ export class StreamStore {
     return Number(row?.n ?? 0);
   }
 
-  async update(id: string, changes: { eventsRequested?: string[]; description?: string | null; status?: StreamStatus; statusReason?: string | null }, now: number): Promise<boolean> {
-    const update: Record<string, unknown> = { updated_at: now };
+  async update(id: string, changes: { eventsRequested?: string[]; description?: string | null; status?: StreamStatus; statusReason?: string | null; delivery?: Delivery }, now: number): Promise<boolean> {
+    const update: Record<string, unknown> = { updated_at: now, ...(changes.delivery ? deliveryColumns(changes.delivery) : {}) };
     if (changes.eventsRequested !== undefined) update.events_requested = changes.eventsRequested.join(' ');
     if (changes.description !== undefined) update.description = changes.description;
     if (changes.status !== undefined) update.status = changes.status;
@@ -145,12 +192,13 @@ export class StreamStore {
   /** The events the stream owes, oldest first, at most `limit`; and whether there are more. */
   async pending(streamId: string, limit: number): Promise<{ events: EventRecord[]; more: boolean }> {
     if (limit <= 0) {
-      const [row] = await this.db('ssf_pending').where({ stream_id: streamId }).count<{ n: number | string }[]>({ n: '*' });
+      const [row] = await this.db('ssf_pending').where({ stream_id: streamId, state: 'pending' }).count<{ n: number | string }[]>({ n: '*' });
       return { events: [], more: Number(row?.n ?? 0) > 0 };
     }
     const rows = await this.db('ssf_pending as p')
       .join('events as e', 'e.id', 'p.event_id')
       .where('p.stream_id', streamId)
+      .where('p.state', 'pending')
       .orderBy('p.event_id')
       .limit(limit + 1)
       .select('e.*');
@@ -190,10 +238,11 @@ export class StreamStore {
 
   /**
    * Streams not disabled whose receiver has done nothing with them since `before`: no poll, no change (a poll
-   * or a receiver's change moves updated_at too), not created since.
+   * or a receiver's change moves updated_at too), not created since. Push streams are never polled: they are not
+   * judged by this (their undeliverable SETs are dead-lettered instead).
    */
   async listInactive(before: number): Promise<string[]> {
-    const rows: StreamRow[] = await this.db<StreamRow>('ssf_streams').whereNot('status', 'disabled').where('updated_at', '<', before);
+    const rows: StreamRow[] = await this.db<StreamRow>('ssf_streams').whereNot('status', 'disabled').whereNot('delivery_method', PUSH_METHOD).where('updated_at', '<', before);
     return rows
       .map(fromRow)
       .filter((stream) => Math.max(stream.createdAt, stream.updatedAt, stream.polledAt ?? 0) < before)
@@ -222,9 +271,21 @@ export class StreamStore {
     const row: { n: number | string; oldest: number | string | null } | undefined = await this.db('ssf_pending as p')
       .join('events as e', 'e.id', 'p.event_id')
       .where('p.stream_id', streamId)
+      .where('p.state', 'pending')
       .select(this.db.raw('COUNT(*) AS n'), this.db.raw('MIN(e.created_at) AS oldest'))
       .first();
     return { count: Number(row?.n ?? 0), oldest: row?.oldest === null || row?.oldest === undefined ? null : Number(row.oldest) };
+  }
+
+  /** SETs push delivery gave up on: rejected by the receiver, and dead-lettered after the attempt limit. */
+  async undeliverableSummary(streamId: string): Promise<{ rejected: number; dead: number }> {
+    const rows: Array<{ state: PendingState; n: number | string }> = await this.db('ssf_pending')
+      .where({ stream_id: streamId })
+      .whereIn('state', ['rejected', 'dead'])
+      .groupBy('state')
+      .select('state', this.db.raw('COUNT(*) AS n'));
+    const count = (state: PendingState) => Number(rows.find((row) => row.state === state)?.n ?? 0);
+    return { rejected: count('rejected'), dead: count('dead') };
   }
 
   /** Moves the cursor past every event up to `eventId`, none of them delivered. */

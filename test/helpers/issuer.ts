@@ -18,6 +18,7 @@ import type { Metrics } from '../../src/observability/metrics.js';
 import type { KeyManager } from '../../src/keys/key-manager.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createIssuerLogger } from '../../src/observability/logger.js';
+import { PushWorker } from '../../src/ssf/push-worker.js';
 import { PasswordHasher } from '../../src/passwords/argon2.js';
 import type { Database } from '../../src/storage/database.js';
 import type { Store } from '../../src/storage/store.js';
@@ -73,7 +74,15 @@ export function tempDir(prefix = 'gatehouse-test-'): string {
 }
 
 export async function startIssuer(
-  options: { env?: Record<string, string>; clock?: ManualClock; dir?: string; database?: TestDatabase; limits?: Partial<ServerLimits> } = {},
+  options: {
+    env?: Record<string, string>;
+    clock?: ManualClock;
+    dir?: string;
+    database?: TestDatabase;
+    limits?: Partial<ServerLimits>;
+    /** Run the Shared Signals push worker (RFC 8935) as main.ts does; off unless a test pushes. */
+    push?: boolean;
+  } = {},
 ): Promise<Issuer> {
   const dir = options.dir ?? tempDir();
   const database = options.database ?? (await freshDatabase(dir));
@@ -102,6 +111,8 @@ export async function startIssuer(
   const openApiProblems: string[] = [];
   app.middleware.unshift(checkAgainstOpenApi(new OpenApiChecker(issuer), openApiProblems));
   serve(server, app);
+  const push = options.push ? new PushWorker({ issuer, store: runtime.store, keys, clock, log, metrics }, config.ssfPush) : undefined;
+  push?.start();
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -128,6 +139,7 @@ export async function startIssuer(
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await push?.stop();
       await runtime.close();
       if (!options.database) await database.drop();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });

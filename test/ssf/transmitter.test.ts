@@ -99,7 +99,7 @@ async function until(condition: () => Promise<boolean>, what: string, deadlineMs
   }
 }
 
-test('SSF-01 discovery at /.well-known/ssf-configuration: the endpoints, poll delivery, the JWKS', async (t) => {
+test('SSF-01 discovery at /.well-known/ssf-configuration: the endpoints, poll and push delivery, the JWKS', async (t) => {
   const w = t.context;
   const reply = await send(`${w.url}/.well-known/ssf-configuration`);
   t.is(reply.status, 200);
@@ -108,7 +108,7 @@ test('SSF-01 discovery at /.well-known/ssf-configuration: the endpoints, poll de
     spec_version: '1_0',
     issuer: w.issuer,
     jwks_uri: `${w.issuer}/.well-known/jwks.json`,
-    delivery_methods_supported: ['urn:ietf:rfc:8936'],
+    delivery_methods_supported: ['urn:ietf:rfc:8936', 'urn:ietf:rfc:8935'],
     configuration_endpoint: `${w.issuer}/ssf/streams`,
     status_endpoint: `${w.issuer}/ssf/status`,
     verification_endpoint: `${w.issuer}/ssf/verify`,

@@ -7,6 +7,7 @@ import * as hardening from './005_hardening.js';
 import * as browserLogin from './006_browser_login.js';
 import * as events from './007_events.js';
 import * as sharedSignals from './008_shared_signals.js';
+import * as ssfPush from './009_ssf_push.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -26,6 +27,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['006_browser_login', browserLogin],
   ['007_events', events],
   ['008_shared_signals', sharedSignals],
+  ['009_ssf_push', ssfPush],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
