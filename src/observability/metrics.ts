@@ -131,40 +131,18 @@ export class Metrics {
     return this.clientLabels ? clientId : '-';
   }
 
-  /**
-   * The series of one (route, method, status class), looked up once: prom-client hashes a label object on every
-   * inc/observe, a cost on the path of every request. The keys are bounded (route templates × methods × classes).
-   */
-  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(value: number): void } }>();
-
   request(route: string, method: string, status: number, seconds: number): void {
-    const statusClass = `${Math.floor(status / 100)}xx`;
-    const key = `${route} ${method} ${statusClass}`;
-    let series = this.requestSeries.get(key);
-    if (!series) {
-      series = { count: this.httpRequests.labels(route, method, statusClass), duration: this.httpDuration.labels(route, method, statusClass) };
-      this.requestSeries.set(key, series);
-    }
-    series.count.inc();
-    series.duration.observe(seconds);
+    const labels = { route, method, status_class: `${Math.floor(status / 100)}xx` };
+    this.httpRequests.inc(labels);
+    this.httpDuration.observe(labels, seconds);
   }
 
   tokenIssued(grantType: string, clientId: string): void {
     this.tokensIssued.inc({ grant_type: grantType, client_id: this.client(clientId) });
   }
 
-  private readonly introspectionSeries = new Map<string, { inc(): void }>();
-
   introspected(active: boolean, callerId: string): void {
-    const result = active ? 'active' : 'inactive';
-    const caller = this.client(callerId);
-    const key = `${result} ${caller}`;
-    let series = this.introspectionSeries.get(key);
-    if (!series) {
-      series = this.introspections.labels(result, caller);
-      this.introspectionSeries.set(key, series);
-    }
-    series.inc();
+    this.introspections.inc({ result: active ? 'active' : 'inactive', caller: this.client(callerId) });
   }
 
   login(result: LoginResult): void {
