@@ -48,6 +48,30 @@ export interface ClientRow {
   disabled_at: number | null;
 }
 
+/**
+ * Every column clientFromRow reads, named: the prepared statements of the hot reads list them rather than `*`, so
+ * that a column another instance's migration adds while this one runs does not change their result (PostgreSQL
+ * refuses a prepared plan whose result type changed: "cached plan must not change result type").
+ */
+export const CLIENT_COLUMNS = [
+  'id',
+  'secret_hash',
+  'previous_secret_hash',
+  'previous_secret_expires_at',
+  'grant_types',
+  'scope',
+  'audiences',
+  'introspect',
+  'public_client',
+  'origins',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'third_party',
+  'receiver',
+  'created_at',
+  'disabled_at',
+] as const satisfies ReadonlyArray<keyof ClientRow>;
+
 const words = (value: string): string[] => (value === '' ? [] : value.split(' '));
 
 export function clientFromRow(row: ClientRow): ClientRecord {

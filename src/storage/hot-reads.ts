@@ -7,6 +7,8 @@
  * One implementation per dialect: storage/sqlite-reads.ts (a read-only connection of its own, synchronous) and
  * storage/pg-reads.ts (named statements on the connections of knex's own pool, one round trip each).
  */
+import { CLIENT_COLUMNS } from './clients.js';
+
 export interface HotReads {
   readonly dialect: 'sqlite' | 'postgres';
   clientRow(id: string): Row | Promise<Row>;
@@ -31,16 +33,16 @@ export const TOKEN_STATE_SQL = `
   WHERE c.id = ?
   LIMIT 1`;
 
-export const CLIENT_ROW_SQL = 'SELECT * FROM clients WHERE id = ?';
+export const CLIENT_ROW_SQL = `SELECT ${CLIENT_COLUMNS.join(', ')} FROM clients WHERE id = ?`;
 
 /**
- * The introspecting caller's client row (every column, as CLIENT_ROW_SQL) and the state of the token it asks
+ * The introspecting caller's client row (the columns of CLIENT_ROW_SQL) and the state of the token it asks
  * about (as TOKEN_STATE_SQL, plus token_client_id: null when the token's client does not exist), in one
  * statement: one round trip where there were two. `?` in the order (clientId, sid, jti, callerId). No row when
  * the caller does not exist. The state's aliases are not column names of clients.
  */
 export const CALLER_AND_TOKEN_STATE_SQL = `
-  SELECT k.*,
+  SELECT ${CLIENT_COLUMNS.map((column) => `k.${column}`).join(', ')},
          c.id AS token_client_id, c.disabled_at AS client_disabled_at,
          s.id AS session_id, s.ended_at AS session_ended_at, s.expires_at AS session_expires_at,
          u.disabled_at AS user_disabled_at, u.username AS username,

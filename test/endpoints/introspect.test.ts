@@ -453,3 +453,15 @@ test('INT-03 a token seen before is read with its caller in one statement: the c
   assertInvalidClient(t, await t.context.introspect(access, gate));
   assertActive(t, await t.context.introspect(access), 'an enabled caller still sees it active');
 });
+
+test.serial('a column added to clients while the issuer runs (another instance migrating) does not break the prepared reads', async (t) => {
+  const { access } = await t.context.login();
+  assertActive(t, await t.context.introspect(access), 'before: the statements are prepared');
+  await t.context.db.schema.alterTable('clients', (table) => table.text('added_by_a_newer_release').nullable());
+  try {
+    assertActive(t, await t.context.introspect(access), 'after, the same token: caller and state in one statement');
+    assertActive(t, await t.context.introspect((await t.context.login()).access), 'after, a new token: two statements');
+  } finally {
+    await t.context.db.schema.alterTable('clients', (table) => table.dropColumn('added_by_a_newer_release'));
+  }
+});
