@@ -131,6 +131,23 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return /^(08|53|57P)/.test(code);
 }
 
+/** How many times a transaction rolled back by the database is run in all (storage/store.ts, the PostgreSQL rotation). */
+export const TRANSACTION_ATTEMPTS = 4;
+
+/**
+ * PostgreSQL serialization_failure and deadlock_detected: the database rolled the transaction back as a whole,
+ * certainly, so running it again cannot apply anything twice.
+ */
+export function isRetryableTransaction(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '40001' || code === '40P01';
+}
+
+/** The pause before attempt `attempt + 1` of such a transaction: short, growing, jittered. */
+export function transactionRetryPause(attempt: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+}
+
 /** A primary-key or unique-index conflict: the caller tried to create something that exists. */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

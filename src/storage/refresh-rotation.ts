@@ -10,7 +10,7 @@
  */
 import type { AuditRecord } from './audit.js';
 import type { EventSignal } from '../events/signal.js';
-import type { Database } from './database.js';
+import { isRetryableTransaction, TRANSACTION_ATTEMPTS, transactionRetryPause, type Database } from './database.js';
 import { EVENT_CHANNEL, EVENT_ORDER_LOCK, eventRow, INSERT_EVENT_SQL, type NewEvent } from './events.js';
 import { contextFromRow, FIND_WITH_SESSION_SQL, type RefreshTokenContext, type RefreshTokenRecord } from './refresh-tokens.js';
 import { numbered, pgPool, type PgConnection } from './pg-reads.js';
@@ -99,10 +99,6 @@ function runSync<T>(steps: Generator<unknown, T, any>): T {
   while (!next.done) next = steps.next(next.value);
   return next.value;
 }
-
-/** PostgreSQL serialization_failure and deadlock_detected: the transaction was rolled back as a whole. */
-const isRetryable = (error: unknown) => ['40001', '40P01'].includes((error as { code?: string } | null)?.code ?? '');
-const MAX_ATTEMPTS = 4;
 
 /** Any dialect, through knex: a transaction of conditional UPDATEs. */
 export function knexRotation(store: Store): RefreshRotation {
@@ -265,11 +261,11 @@ export function pgRotation(db: Database, signal: EventSignal): RefreshRotation {
               connection.__knex__disposed = rollbackError; // knex's pool then destroys it instead of reusing it
             });
           }
-          if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
+          if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransaction(error)) throw error;
         } finally {
           await pool.releaseConnection(connection);
         }
-        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+        await transactionRetryPause(attempt);
       }
     },
   };

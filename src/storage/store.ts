@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isRetryableTransaction, TRANSACTION_ATTEMPTS, transactionRetryPause } from './database.js';
 import { AuditStore } from './audit.js';
 import { AuthorizationCodeStore } from './authorization-codes.js';
 import { AuthorizationRequestStore } from './authorization-requests.js';
@@ -20,13 +21,6 @@ import { ThrottleStore } from './throttle.js';
 import { TokenStateStore } from './token-state.js';
 import { UserStore } from './users.js';
 
-const MAX_ATTEMPTS = 4;
-
-/** PostgreSQL serialization_failure and deadlock_detected: the transaction was rolled back as a whole. */
-function isRetryable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '40001' || code === '40P01';
-}
 
 /** The repositories, all bound to one connection or to one transaction. */
 export class Store {
@@ -108,8 +102,8 @@ export class Store {
         }
         return result;
       } catch (error) {
-        if (attempt >= MAX_ATTEMPTS || !isRetryable(error)) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+        if (attempt >= TRANSACTION_ATTEMPTS || !isRetryableTransaction(error)) throw error;
+        await transactionRetryPause(attempt);
       }
     }
   }

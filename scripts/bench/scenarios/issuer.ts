@@ -12,7 +12,7 @@ import { ROOT } from '../paths.js';
 import { sampleProcess, type Child } from '../proc.js';
 import { summarizeProfile, type ProfileSummary } from '../profile.js';
 import { closers, log, MAX_RETRIES, type Runner, type RunSpec } from '../runner.js';
-import { FORM, hasAccessToken, isActive } from './common.js';
+import { FORM, hasAccessToken, hasRefreshToken, isActive, refreshChain } from './common.js';
 import { runPassword } from './password.js';
 import { runResourceServer } from './resource-server.js';
 import { runSoak } from './soak.js';
@@ -232,24 +232,9 @@ async function runIssuerOn(runner: Runner, stamp: string, db: string, cpuProf: b
           method: 'POST',
           path: '/token',
           headers: { 'content-type': FORM, authorization: issuer.auth.app },
-          // Each connection rotates a chain of its own: every answer's refresh token is the next request's.
-          perConnection: () => {
-            let token = issuer.takeChain();
-            if (token === undefined) throw new Error('no refresh-token chain left');
-            return {
-              next: () => `grant_type=refresh_token&refresh_token=${token}`,
-              onResponse(status, body) {
-                const rotated = status === 200 ? /"refresh_token":"([A-Za-z0-9_-]+)"/.exec(body)?.[1] : undefined;
-                if (rotated) {
-                  token = rotated;
-                } else {
-                  broken++;
-                  token = issuer.takeChain() ?? token; // the chain is dead: continue on a spare one
-                }
-              },
-            };
-          },
-          verify: (body) => body.includes('"refresh_token":"'),
+          // Each connection rotates a chain of its own.
+          perConnection: () => refreshChain(issuer, () => broken++),
+          verify: hasRefreshToken,
         },
         server,
       );

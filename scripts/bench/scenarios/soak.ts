@@ -7,7 +7,7 @@
 import { drive, type LoadSpec, type Measurement } from '../load.js';
 import { sampleProcess } from '../proc.js';
 import { describeErrors, type Row } from '../results.js';
-import { FORM, hasAccessToken, isActive } from './common.js';
+import { FORM, hasAccessToken, hasRefreshToken, isActive, refreshChain } from './common.js';
 import type { IssuerRun } from './issuer.js';
 
 const RESIGN_EVERY_MS = 60_000;
@@ -51,22 +51,8 @@ export async function runSoak(run: IssuerRun, row: Row): Promise<void> {
         method: 'POST',
         path: '/token',
         headers: { 'content-type': FORM, authorization: issuer.auth.app },
-        perConnection: () => {
-          let token = issuer.takeChain();
-          if (token === undefined) throw new Error('no refresh-token chain left');
-          return {
-            next: () => `grant_type=refresh_token&refresh_token=${token}`,
-            onResponse(status, body) {
-              const rotated = status === 200 ? /"refresh_token":"([A-Za-z0-9_-]+)"/.exec(body)?.[1] : undefined;
-              if (rotated) token = rotated;
-              else {
-                brokenChains++;
-                token = issuer.takeChain() ?? token;
-              }
-            },
-          };
-        },
-        verify: (body) => body.includes('"refresh_token":"'),
+        perConnection: () => refreshChain(issuer, () => brokenChains++),
+        verify: hasRefreshToken,
       },
     ],
   ];
