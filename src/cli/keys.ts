@@ -1,4 +1,5 @@
 import { openKeys, scheduleSettings } from '../boot.js';
+import { sealStoredAuthorizations } from '../ssf/push-authorization.js';
 import { OperationRefused } from '../errors.js';
 import { nextKeyEligibleAt } from '../keys/schedule.js';
 import type { SigningKeyRecord } from '../storage/signing-keys.js';
@@ -54,8 +55,14 @@ const revoke: Command = async (context, args) => {
 
 const reencrypt: Command = async (context, args) => {
   const { values } = parseOptions(args, {});
-  const changed = await (await open(context)).reencrypt();
-  createOutput(values.json ?? false).result({ reencrypted: changed }, () => `${changed} key(s) re-encrypted under the first secret`);
+  const keys = await open(context);
+  const changed = await keys.reencrypt();
+  // The other secrets sealed under the same key secrets: push receivers' Authorization headers.
+  const headers = await sealStoredAuthorizations(context.store.streams, keys.encryption, { reseal: true });
+  createOutput(values.json ?? false).result(
+    { reencrypted: changed, push_authorizations_resealed: headers },
+    () => `${changed} key(s) and ${headers} push authorization header(s) re-encrypted under the first secret`,
+  );
 };
 
 export const keyCommands: Record<string, Command> = { list, rotate, revoke, reencrypt };

@@ -18,6 +18,7 @@ import { eventsSupported } from '../ssf/event-types.js';
 import { parsePollRequest, poll } from '../ssf/poll.js';
 import { SSF_MANAGE_SCOPE, SSF_READ_SCOPE } from '../ssf/scopes.js';
 import { parseSubject } from '../ssf/subjects.js';
+import { sealAuthorization } from '../ssf/push-authorization.js';
 import { checkPushUrl, pushUrlPolicy, PushUrlRefused } from '../ssf/push-url.js';
 import { MAX_STREAMS_PER_RECEIVER, ownStream, parseStatus, parseStreamSettings, POLL_METHOD, PUSH_METHOD, statusJson, streamJson, type StreamSettings } from '../ssf/streams.js';
 import type { Delivery, StreamRecord } from '../storage/streams.js';
@@ -31,13 +32,16 @@ function receiverOf(ctx: Context): string {
 }
 
 /**
- * The delivery a receiver asked for, with a push endpoint_url checked against the allow-list (ssf/push-url.ts):
- * refused with 400 invalid_request before anything is stored.
+ * The delivery a receiver asked for of stream `streamId`, with a push endpoint_url checked against the allow-list
+ * (ssf/push-url.ts; refused with 400 invalid_request before anything is stored) and its authorization_header
+ * sealed to the stream (ssf/push-authorization.ts).
  */
-async function checkedDelivery(deps: Deps, delivery: StreamSettings['delivery']): Promise<Delivery | undefined> {
+async function checkedDelivery(deps: Deps, streamId: string, delivery: StreamSettings['delivery']): Promise<Delivery | undefined> {
   if (delivery === undefined || delivery.method === POLL_METHOD) return delivery;
   try {
-    return { ...delivery, endpointUrl: await checkPushUrl(delivery.endpointUrl, pushUrlPolicy(deps.issuer)) };
+    const endpointUrl = await checkPushUrl(delivery.endpointUrl, pushUrlPolicy(deps.issuer));
+    const sealedAuthorization = delivery.authorization === null ? null : sealAuthorization(deps.keys.encryption, streamId, delivery.authorization);
+    return { method: PUSH_METHOD, endpointUrl, sealedAuthorization };
   } catch (error) {
     if (error instanceof PushUrlRefused) throw invalidRequest(error.message);
     throw error;
@@ -99,12 +103,13 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     const body = await readJsonObject(ctx);
     if (body.stream_id !== undefined) throw invalidRequest('stream_id is assigned by the transmitter');
     const settings = parseStreamSettings(body);
-    const delivery = (await checkedDelivery(deps, settings.delivery)) ?? { method: POLL_METHOD };
+    const id = uuidv4();
+    const delivery = (await checkedDelivery(deps, id, settings.delivery)) ?? { method: POLL_METHOD };
     const clientId = receiverOf(ctx);
     if ((await deps.store.streams.count(clientId)) >= MAX_STREAMS_PER_RECEIVER) throw invalidRequest(`A receiver may hold at most ${MAX_STREAMS_PER_RECEIVER} streams`);
     const now = deps.clock.now();
     const stream: StreamRecord = {
-      id: uuidv4(),
+      id,
       clientId,
       audience: clientId,
       // events_requested absent: every supported event type.
@@ -136,7 +141,7 @@ export function ssfRoutes(deps: Deps, prefix: string): Router {
     const body = await readJsonObject(ctx);
     const stream = await streamFromBody(ctx, body);
     const settings = parseStreamSettings(body);
-    const delivery = await checkedDelivery(deps, settings.delivery);
+    const delivery = await checkedDelivery(deps, stream.id, settings.delivery);
     const changes = replace
       ? { eventsRequested: settings.eventsRequested ?? eventsSupported(deps.issuer), description: settings.description ?? null, delivery: delivery ?? { method: POLL_METHOD } }
       : { ...settings, delivery };

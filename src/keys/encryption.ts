@@ -1,8 +1,10 @@
 /**
- * Private keys at rest: AES-256-GCM under a key derived (HKDF-SHA256) from one of GATEHOUSE_KEY_SECRETS.
- * The first secret encrypts; any listed secret decrypts, so a secret is rotated by putting a new one first and
- * running `gatehouse keys reencrypt`. The envelope names its secret by a fingerprint (a hash, not the secret),
- * and the key id is bound in as associated data, so an envelope cannot be moved onto another key's row.
+ * Secrets at rest: AES-256-GCM under a key derived (HKDF-SHA256) from one of GATEHOUSE_KEY_SECRETS and the
+ * purpose of what is sealed (a signing key's private key; a push receiver's Authorization header), so an envelope
+ * of one purpose never opens as another. The first secret encrypts; any listed secret decrypts, so a secret is
+ * rotated by putting a new one first and running `gatehouse keys reencrypt`. The envelope names its secret by a
+ * fingerprint (a hash, not the secret), and the row's id (kid, stream id) is bound in as associated data, so an
+ * envelope cannot be moved onto another row.
  *
  *   v1.<secret fingerprint>.<iv>.<tag>.<ciphertext>      (base64url parts)
  */
@@ -12,16 +14,32 @@ export class KeySecretError extends Error {
   override readonly name = 'KeySecretError';
 }
 
-interface Secret {
-  fingerprint: string;
-  key: Buffer;
+/** What an envelope holds: its HKDF info (never change one in use) and how errors name the row. */
+export interface SealPurpose {
+  readonly info: string;
+  readonly describe: (id: string) => string;
 }
 
-function deriveSecret(secret: string): Secret {
-  return {
-    fingerprint: createHash('sha256').update(`gatehouse key secret id\0${secret}`).digest('base64url').slice(0, 16),
-    key: Buffer.from(hkdfSync('sha256', secret, 'gatehouse', 'gatehouse private key encryption v1', 32)),
-  };
+export const PRIVATE_KEY: SealPurpose = { info: 'gatehouse private key encryption v1', describe: (kid) => `signing key ${kid}` };
+export const PUSH_AUTHORIZATION: SealPurpose = { info: 'gatehouse push authorization encryption v1', describe: (id) => `the push authorization_header of stream ${id}` };
+
+interface Secret {
+  fingerprint: string;
+  value: string;
+  keys: Map<string, Buffer>;
+}
+
+function secretOf(value: string): Secret {
+  return { fingerprint: createHash('sha256').update(`gatehouse key secret id\0${value}`).digest('base64url').slice(0, 16), value, keys: new Map() };
+}
+
+function keyFor(secret: Secret, purpose: SealPurpose): Buffer {
+  let key = secret.keys.get(purpose.info);
+  if (!key) {
+    key = Buffer.from(hkdfSync('sha256', secret.value, 'gatehouse', purpose.info, 32));
+    secret.keys.set(purpose.info, key);
+  }
+  return key;
 }
 
 export class KeyEncryption {
@@ -29,35 +47,46 @@ export class KeyEncryption {
 
   constructor(secrets: readonly string[]) {
     if (secrets.length === 0) throw new KeySecretError('no key encryption secret configured');
-    this.secrets = secrets.map(deriveSecret);
+    this.secrets = secrets.map(secretOf);
   }
 
+  /** A private key (PKCS#8 DER) of signing key `kid`. */
   encrypt(kid: string, plaintext: Buffer): string {
-    const secret = this.secrets[0]!;
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', secret.key, iv);
-    cipher.setAAD(Buffer.from(kid, 'utf8'));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    return ['v1', secret.fingerprint, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+    return this.seal(PRIVATE_KEY, kid, plaintext);
   }
 
   /** Throws KeySecretError when no configured secret opens the envelope. */
   decrypt(kid: string, envelope: string): Buffer {
+    return this.open(PRIVATE_KEY, kid, envelope);
+  }
+
+  seal(purpose: SealPurpose, id: string, plaintext: Buffer): string {
+    const secret = this.secrets[0]!;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', keyFor(secret, purpose), iv);
+    cipher.setAAD(Buffer.from(id, 'utf8'));
+    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+    return ['v1', secret.fingerprint, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ciphertext.toString('base64url')].join('.');
+  }
+
+  /** Throws KeySecretError when no configured secret opens the envelope, or it was altered or moved. */
+  open(purpose: SealPurpose, id: string, envelope: string): Buffer {
+    const what = purpose.describe(id);
     const [version, fingerprint, iv, tag, ciphertext] = envelope.split('.');
     if (version !== 'v1' || !fingerprint || !iv || !tag || ciphertext === undefined) {
-      throw new KeySecretError(`signing key ${kid} has an unreadable envelope`);
+      throw new KeySecretError(`${what} has an unreadable envelope`);
     }
     const secret = this.secrets.find((candidate) => candidate.fingerprint === fingerprint);
     if (!secret) {
-      throw new KeySecretError(`signing key ${kid} is encrypted under a secret that GATEHOUSE_KEY_SECRETS does not list`);
+      throw new KeySecretError(`${what} is encrypted under a secret that GATEHOUSE_KEY_SECRETS does not list`);
     }
     try {
-      const decipher = createDecipheriv('aes-256-gcm', secret.key, Buffer.from(iv, 'base64url'));
-      decipher.setAAD(Buffer.from(kid, 'utf8'));
+      const decipher = createDecipheriv('aes-256-gcm', keyFor(secret, purpose), Buffer.from(iv, 'base64url'));
+      decipher.setAAD(Buffer.from(id, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
       return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]);
     } catch {
-      throw new KeySecretError(`signing key ${kid} failed its integrity check: the row was altered`);
+      throw new KeySecretError(`${what} failed its integrity check: the row was altered`);
     }
   }
 

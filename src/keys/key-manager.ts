@@ -36,7 +36,8 @@ export class KeyManager {
 
   constructor(
     private readonly store: Store,
-    private readonly encryption: KeyEncryption,
+    /** The key-encryption secrets: they seal the private keys, and other secrets kept at rest (ssf/push-authorization.ts). */
+    readonly encryption: KeyEncryption,
     private readonly settings: ScheduleSettings,
     private readonly clock: Clock,
     private readonly log: Logger,

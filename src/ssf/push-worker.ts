@@ -17,6 +17,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { KeySecretError } from '../keys/encryption.js';
 import type { KeyManager } from '../keys/key-manager.js';
 import type { Clock } from '../lib/clock.js';
 import { describeError, type Logger } from '../lib/log.js';
@@ -26,7 +27,8 @@ import type { Store } from '../storage/store.js';
 import { PUSH_METHOD } from '../storage/streams.js';
 import { setClaims } from './event-types.js';
 import { sortIntoStream } from './fan-out.js';
-import { pushSet } from './push-http.js';
+import { openAuthorization, sealStoredAuthorizations } from './push-authorization.js';
+import { pushSet, type PushResult } from './push-http.js';
 import { pushUrlPolicy, type PushUrlPolicy } from './push-url.js';
 import { signSet } from './sign.js';
 
@@ -106,6 +108,11 @@ export class PushWorker {
 
   private async run(): Promise<void> {
     const { store, log } = this.deps;
+    // Headers stored in the clear before migration 010 are sealed before anything is pushed.
+    await sealStoredAuthorizations(store.streams, this.deps.keys.encryption, { reseal: false }).then(
+      (sealed) => sealed > 0 && log.info(`ssf push: sealed ${sealed} stored authorization header(s) under the key secret`),
+      (error: unknown) => log.warn('ssf push: sealing stored authorization headers failed', { error: describeError(error) }),
+    );
     while (!this.stopping.signal.aborted) {
       let waitMs = IDLE_WAIT_MS;
       // With no push stream at all, the worker only looks now and then, and never starts the PostgreSQL
@@ -144,6 +151,21 @@ export class PushWorker {
     }
   }
 
+  /**
+   * The receiver's Authorization header, opened. One the key secrets cannot open (a secret dropped from
+   * GATEHOUSE_KEY_SECRETS before `keys reencrypt` re-sealed it) fails the attempt like an unreachable receiver:
+   * retried with backoff, then dead-lettered and shown by `gatehouse streams show`; never sent without it.
+   */
+  private authorizationOf(streamId: string, sealed: string | null): string | null | PushResult {
+    if (sealed === null) return null;
+    try {
+      return openAuthorization(this.deps.keys.encryption, streamId, sealed);
+    } catch (error) {
+      if (error instanceof KeySecretError) return { kind: 'failed', reason: error.message };
+      throw error;
+    }
+  }
+
   /** Pushes one leased stream's due SETs in order, until none is left, one fails, or the worker stops. */
   private async deliverStream(streamId: string): Promise<void> {
     const { store, issuer, clock, keys, log, metrics } = this.deps;
@@ -165,7 +187,11 @@ export class PushWorker {
         const head = await store.push.head(streamId);
         if (!head) return;
         const set = signSet(keys.signingKey(), setClaims(issuer, head.event, stream, clock.now()));
-        const result = await pushSet(stream.delivery.endpointUrl, set, stream.delivery.authorization, this.policy, this.options.timeoutMs, this.stopping.signal);
+        const authorization = this.authorizationOf(streamId, stream.delivery.sealedAuthorization);
+        const result =
+          typeof authorization === 'object' && authorization !== null
+            ? authorization
+            : await pushSet(stream.delivery.endpointUrl, set, authorization, this.policy, this.options.timeoutMs, this.stopping.signal);
         if (this.stopping.signal.aborted) return; // not an attempt: the SET stays as it was
         const now = this.nowMs();
         let outcome: AttemptOutcome;

@@ -14,8 +14,11 @@ export const POLL_METHOD = 'urn:ietf:rfc:8936';
 export const PUSH_METHOD = 'urn:ietf:rfc:8935';
 export type DeliveryMethod = typeof POLL_METHOD | typeof PUSH_METHOD;
 
-/** How a stream delivers. `authorization` is a secret of the receiver's: never logged nor returned. */
-export type Delivery = { method: typeof POLL_METHOD } | { method: typeof PUSH_METHOD; endpointUrl: string; authorization: string | null };
+/**
+ * How a stream delivers. `sealedAuthorization` is the receiver's Authorization header sealed at rest
+ * (ssf/push-authorization.ts): never logged nor returned, opened only to push.
+ */
+export type Delivery = { method: typeof POLL_METHOD } | { method: typeof PUSH_METHOD; endpointUrl: string; sealedAuthorization: string | null };
 
 /** What push delivery did lately, for operators (`gatehouse streams show`); times in epoch milliseconds. */
 export interface PushState {
@@ -65,7 +68,7 @@ interface StreamRow {
   polled_at: number | string | null;
   delivery_method: DeliveryMethod;
   push_endpoint: string | null;
-  push_authorization: string | null;
+  push_authorization_sealed: string | null;
   push_delivered: number | string;
   push_last_attempt_at: number | string | null;
   push_last_success_at: number | string | null;
@@ -88,7 +91,7 @@ function fromRow(row: StreamRow): StreamRecord {
     createdAt: Number(row.created_at),
     updatedAt: Number(row.updated_at),
     polledAt: row.polled_at === null ? null : Number(row.polled_at),
-    delivery: row.delivery_method === PUSH_METHOD ? { method: PUSH_METHOD, endpointUrl: row.push_endpoint ?? '', authorization: row.push_authorization } : { method: POLL_METHOD },
+    delivery: row.delivery_method === PUSH_METHOD ? { method: PUSH_METHOD, endpointUrl: row.push_endpoint ?? '', sealedAuthorization: row.push_authorization_sealed } : { method: POLL_METHOD },
     push: {
       delivered: Number(row.push_delivered ?? 0),
       lastAttemptAt: numberOrNull(row.push_last_attempt_at),
@@ -101,8 +104,8 @@ function fromRow(row: StreamRow): StreamRecord {
 
 function deliveryColumns(delivery: Delivery): Record<string, unknown> {
   return delivery.method === PUSH_METHOD
-    ? { delivery_method: PUSH_METHOD, push_endpoint: delivery.endpointUrl, push_authorization: delivery.authorization, push_retry_at: null }
-    : { delivery_method: POLL_METHOD, push_endpoint: null, push_authorization: null, push_retry_at: null };
+    ? { delivery_method: PUSH_METHOD, push_endpoint: delivery.endpointUrl, push_authorization: null, push_authorization_sealed: delivery.sealedAuthorization, push_retry_at: null }
+    : { delivery_method: POLL_METHOD, push_endpoint: null, push_authorization: null, push_authorization_sealed: null, push_retry_at: null };
 }
 
 /** The status reason of a stream the janitor disabled because its receiver went away. */
@@ -159,6 +162,31 @@ export class StreamStore {
     if (changes.status !== undefined) update.status = changes.status;
     if (changes.statusReason !== undefined) update.status_reason = changes.statusReason;
     return (await this.db('ssf_streams').where({ id }).update(update)) > 0;
+  }
+
+  /**
+   * Seals the Authorization headers migration 009 stored in the clear (see 010_sealed_push_authorization.ts) and
+   * clears them there; `reseal` re-seals sealed ones `seal` wants renewed (a rotated key secret). Each row changes
+   * only if it is still as read, so two instances doing this at once do not undo each other. Returns how many
+   * changed.
+   */
+  async sealAuthorizations(seal: (streamId: string, header: string) => string, reseal: (streamId: string, sealed: string) => string | undefined): Promise<number> {
+    const rows: Array<{ id: string; push_authorization: string | null; push_authorization_sealed: string | null }> = await this.db('ssf_streams')
+      .whereNotNull('push_authorization')
+      .orWhereNotNull('push_authorization_sealed')
+      .select('id', 'push_authorization', 'push_authorization_sealed');
+    let changed = 0;
+    for (const row of rows) {
+      if (row.push_authorization !== null) {
+        const sealed = seal(row.id, row.push_authorization);
+        changed += await this.db('ssf_streams').where({ id: row.id, push_authorization: row.push_authorization }).update({ push_authorization: null, push_authorization_sealed: sealed });
+      } else if (row.push_authorization_sealed !== null) {
+        const renewed = reseal(row.id, row.push_authorization_sealed);
+        if (renewed === undefined) continue;
+        changed += await this.db('ssf_streams').where({ id: row.id, push_authorization_sealed: row.push_authorization_sealed }).update({ push_authorization_sealed: renewed });
+      }
+    }
+    return changed;
   }
 
   async delete(id: string): Promise<boolean> {

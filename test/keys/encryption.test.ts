@@ -1,5 +1,5 @@
 import test from 'ava';
-import { KeyEncryption, KeySecretError } from '../../src/keys/encryption.js';
+import { KeyEncryption, KeySecretError, PUSH_AUTHORIZATION } from '../../src/keys/encryption.js';
 
 const oldSecret = 'old-secret-0123456789abcdef0123456789';
 const newSecret = 'new-secret-0123456789abcdef0123456789';
@@ -35,4 +35,12 @@ test('an envelope moved to another key id, or altered, fails its integrity check
   const parts = sealed.split('.');
   parts[4] = Buffer.from('tampered').toString('base64url');
   t.throws(() => encryption.decrypt('kid-1', parts.join('.')), { instanceOf: KeySecretError });
+});
+
+test('an envelope of one purpose never opens as another, even with the same id', (t) => {
+  const encryption = new KeyEncryption([oldSecret]);
+  const header = encryption.seal(PUSH_AUTHORIZATION, 'id-1', plaintext);
+  t.deepEqual(encryption.open(PUSH_AUTHORIZATION, 'id-1', header), plaintext);
+  t.throws(() => encryption.decrypt('id-1', header), { instanceOf: KeySecretError, message: /integrity check/ });
+  t.throws(() => encryption.open(PUSH_AUTHORIZATION, 'id-1', encryption.encrypt('id-1', plaintext)), { instanceOf: KeySecretError, message: /push authorization_header of stream id-1/ });
 });

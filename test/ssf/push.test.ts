@@ -30,7 +30,7 @@ async function world(env: Record<string, string> = {}, extra: { database?: Await
   return w;
 }
 
-async function tokenOf(w: World): Promise<string> {
+async function tokenOf(w: Pick<World, 'api'>): Promise<string> {
   const reply = await postForm(`${w.api}/token`, { grant_type: 'client_credentials' }, { auth: [rx.id, rx.secret] });
   if (reply.status !== 200) throw new Error(`token: ${reply.status} ${reply.text}`);
   return reply.json.access_token;
@@ -50,7 +50,7 @@ async function pushStream(w: World, token: string, endpoint: string, extra: Reco
   return reply.json.stream_id;
 }
 
-async function verify(w: World, token: string, streamId: string, state: string): Promise<void> {
+async function verify(w: Pick<World, 'api'>, token: string, streamId: string, state: string): Promise<void> {
   const reply = await call(`${w.api}/ssf/verify`, 'POST', token, { stream_id: streamId, state });
   if (reply.status !== 204) throw new Error(`verify: ${reply.status} ${reply.text}`);
 }
@@ -315,7 +315,7 @@ test('PUSH-07 two issuer instances on one database never push a SET twice', asyn
   const count = 20;
   await Promise.all(
     streams.map(async (streamId, s) => {
-      for (let i = 0; i < count; i++) await verify(i % 2 === 0 ? a : (b as World), token, streamId, `${s}-${i}`);
+      for (let i = 0; i < count; i++) await verify(i % 2 === 0 ? a : b, token, streamId, `${s}-${i}`);
     }),
   );
   await receiver.until((all) => new Set(all.map((r) => r.jti)).size >= streams.length * count, 'every SET', 60_000);
@@ -328,6 +328,77 @@ test('PUSH-07 two issuer instances on one database never push a SET twice', asyn
   }
 });
 
+
+/** Ends one of alice's sessions at the admin API: an event for every stream. */
+async function endASession(w: World): Promise<void> {
+  const sid = decodeJwt((await w.login()).access).payload.sid as string;
+  const reply = await send(`${w.url}/admin/sessions/${sid}`, { method: 'DELETE', headers: { authorization: `Bearer ${await w.adminToken()}` } });
+  if (reply.status !== 204) throw new Error(`end: ${reply.status} ${reply.text}`);
+}
+
+test('PUSH-08 the authorization_header is sealed at rest: no column holds it, and an envelope moved to another stream opens for nobody', async (t) => {
+  const w = await world();
+  t.teardown(() => w.close());
+  const mine = await withReceiver(t);
+  const thief = await withReceiver(t);
+  const token = await tokenOf(w);
+  const secret = 'Bearer rx-at-rest-0123456789';
+  const victim = await pushStream(w, token, mine.url, { authorization_header: secret, events_requested: [SESSION_REVOKED] });
+  const other = await pushStream(w, token, thief.url, { events_requested: [SESSION_REVOKED] });
+
+  // What a database dump or a read-only SQL injection would show.
+  const row = await w.db('ssf_streams').where({ id: victim }).first();
+  t.false(JSON.stringify(await w.db('ssf_streams').select('*')).includes('rx-at-rest'), 'no column of any stream holds the header');
+  t.is(row.push_authorization, null);
+  t.regex(row.push_authorization_sealed, /^v1\./);
+
+  // Someone who can write the table moves the envelope onto a stream whose endpoint they own: it is bound to
+  // its stream, so it does not open there, and that stream's SETs are not sent with it (nor without it).
+  await w.db('ssf_streams').where({ id: other }).update({ push_authorization_sealed: row.push_authorization_sealed });
+  await endASession(w);
+  const delivered = await mine.next();
+  t.is(delivered.headers.authorization, secret, 'its own stream still sends it');
+  await until(async () => (await w.store.streams.find(other))!.push.lastError !== null, 'the moved envelope to fail an attempt');
+  t.regex((await w.store.streams.find(other))!.push.lastError!, /integrity check/);
+  t.is(thief.received.length, 0, 'nothing went to the other endpoint');
+  t.false(w.logs.some((line) => line.includes('rx-at-rest')), 'the header is never logged');
+});
+
+test('PUSH-08 a header stored in the clear before migration 010 is sealed at the next start and still sent; keys reencrypt re-seals it under a new secret', async (t) => {
+  const dir = tempDir();
+  const database = await freshDatabase(dir);
+  t.teardown(() => database.drop());
+  const oldSecret = 'old-key-secret-0123456789abcdef0123456789';
+  const newSecret = 'new-key-secret-0123456789abcdef0123456789';
+  const receiver = await withReceiver(t);
+  const first = await world({ GATEHOUSE_KEY_SECRETS: oldSecret }, { database, dir });
+  const streamId = await pushStream(first, await tokenOf(first), receiver.url, { events_requested: [SESSION_REVOKED] });
+  // As migration 009's issuer stored it.
+  await first.db('ssf_streams').where({ id: streamId }).update({ push_authorization: 'Bearer legacy-0123456789', push_authorization_sealed: null });
+  await first.close();
+
+  const second = await startIssuer({ env: { ...FAST_RETRIES, GATEHOUSE_KEY_SECRETS: oldSecret }, push: true, database, dir });
+  t.teardown(() => second.close());
+  await until(async () => (await second.db('ssf_streams').where({ id: streamId }).first()).push_authorization === null, 'the clear header to be sealed');
+  const sealed = (await second.db('ssf_streams').where({ id: streamId }).first()).push_authorization_sealed as string;
+  t.regex(sealed, /^v1\./);
+  t.false(sealed.includes('legacy'));
+  // A verification event (SSF 1.0 §8.1.4.2) is a SET for this stream alone.
+  await verify(second, await tokenOf(second), streamId, 'after-sealing');
+  t.is((await receiver.next()).headers.authorization, 'Bearer legacy-0123456789');
+  await second.close();
+
+  // A rotated key secret: the new one first, the old one still listed; reencrypt moves keys and headers over.
+  const env = { DATABASE_URL: database.url, GATEHOUSE_KEYS_DIR: join(dir, 'keys'), GATEHOUSE_KEY_SECRETS: `${newSecret},${oldSecret}` };
+  const reencrypted = await runCli(['keys', 'reencrypt', '--json'], { env });
+  t.is(reencrypted.code, 0, reencrypted.stderr);
+  t.like(JSON.parse(reencrypted.stdout), { push_authorizations_resealed: 1 });
+  t.false(reencrypted.stdout.includes('legacy'));
+  const third = await startIssuer({ env: { ...FAST_RETRIES, GATEHOUSE_KEY_SECRETS: newSecret }, push: true, database, dir });
+  t.teardown(() => third.close());
+  await verify(third, await tokenOf(third), streamId, 'after-reencrypt');
+  t.is((await receiver.next()).headers.authorization, 'Bearer legacy-0123456789', 'opened with the new secret alone');
+});
 
 test('a push stream has no inactivity_timeout: the janitor leaves it enabled however long its receiver stays silent', async (t) => {
   const w = await world();

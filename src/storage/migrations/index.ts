@@ -8,6 +8,7 @@ import * as browserLogin from './006_browser_login.js';
 import * as events from './007_events.js';
 import * as sharedSignals from './008_shared_signals.js';
 import * as ssfPush from './009_ssf_push.js';
+import * as sealedPushAuthorization from './010_sealed_push_authorization.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const migrations: ReadonlyArray<readonly [string, Migration]> = [
   ['007_events', events],
   ['008_shared_signals', sharedSignals],
   ['009_ssf_push', ssfPush],
+  ['010_sealed_push_authorization', sealedPushAuthorization],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
