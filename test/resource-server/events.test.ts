@@ -126,6 +126,44 @@ for (const [what, change] of changes) {
   });
 }
 
+test.serial('a revoked signing key evicts exactly the tokens it signed: one signed by the next key stays cached and the stream stays current', async (t) => {
+  const notes = await eventWorld(t);
+  const old = await notes.login(await notes.newUser());
+  const oldKid = decodeJwt(old.access).header.kid as string;
+  // The next key signs from now on. An API instance started now holds a stream token of the next key, so
+  // revoking the old one cannot end its stream: whatever it refuses, it refuses because of the key-revoked event.
+  await notes.world.keys.rotate('now');
+  const second = await startExampleApi({
+    issuer: notes.issuer,
+    clientId: notesRs.id,
+    clientSecret: notesRs.secret,
+    audience: NOTES_API,
+    clock: notes.world.clock,
+    log: silentLogger,
+    timeoutMs: 20_000,
+    events: { clientId: notesEvents.id, clientSecret: notesEvents.secret, pollWaitSeconds: POLL_WAIT, retryDelayMs: 100 },
+  });
+  t.teardown(() => second.close());
+  await until(() => second.resourceServer.eventStreamCurrent(), 'the second instance to be current');
+  const fresh = await notes.login(await notes.newUser());
+  t.not(decodeJwt(fresh.access).header.kid, oldKid);
+  const call = (access: string) => send(`${second.url}/notes`, { headers: { authorization: `Bearer ${access}` } });
+  for (const access of [old.access, fresh.access]) t.is((await call(access)).status, 200);
+  const cached = introspections(notes);
+  for (const access of [old.access, fresh.access]) t.is((await call(access)).status, 200);
+  t.is(introspections(notes), cached, 'both answered from the cache');
+
+  const pollsBefore = polls(notes);
+  t.true(await notes.world.keys.revoke(oldKid));
+  const elapsed = await until(async () => (await call(old.access)).status === 401, 'the old key\'s token to be refused');
+  t.true(elapsed < PROMPT_MS, `refused ${elapsed} ms after the revocation`);
+  t.true(polls(notes) > pollsBefore, 'the event came by the stream');
+  t.true(second.resourceServer.eventStreamCurrent(), 'the stream never stopped being current');
+  const count = introspections(notes);
+  t.is((await call(fresh.access)).status, 200);
+  t.is(introspections(notes), count, 'the next key\'s token was not evicted: still answered from the cache');
+});
+
 test.serial('the race: an introspection answer in flight when an event arrives is not cached', async (t) => {
   const notes = await eventWorld(t);
   const user = await notes.newUser();

@@ -269,6 +269,34 @@ test.serial('long polling: an event committed by another instance (the CLI) wake
   t.true(Date.now() - started < 20_000);
 });
 
+test.serial('long polling: 20 polls of one stream at once hold no lock or connection while they wait, all wake on one event, and one ack settles it', async (t) => {
+  const w = t.context;
+  const token = await tokenFor(w, receiver);
+  const stream = await createStream(w, token);
+  const user = await freshUser(w);
+  const sid = await loginSid(w, user);
+  const started = Date.now();
+  const polls = Array.from({ length: 20 }, () => pollAt(w, stream, token, { returnImmediately: false }));
+  await until(async () => (await w.db('ssf_streams').where({ id: stream.stream_id }).first()).polled_at !== null, 'the polls to start waiting');
+  // While they wait, the issuer answers everything else: logins, introspection, another stream's management.
+  const busy = await Promise.all([w.login(user), tokenFor(w, receiver2), w.introspect((await w.login(user)).access)]);
+  t.is((busy[2] as Reply).json.active, true);
+  t.true(Date.now() - started < 20_000, 'the waiting polls held up no other request');
+  await adminEnd(w, sid);
+  const replies = await Promise.all(polls);
+  t.true(Date.now() - started < 30_000, `answered after ${Date.now() - started} ms, far below the 55 s wait`);
+  // Nothing was acknowledged yet, so each poll carries the SET (RFC 8936 §2.4: unacknowledged SETs come again).
+  const jtis = replies.map((reply) => {
+    t.is(reply.status, 200);
+    return Object.keys(reply.json.sets as Record<string, string>);
+  });
+  const first = jtis[0]![0]!;
+  t.true(jtis.every((keys) => keys.length === 1 && keys[0] === first), 'every poll got the one SET');
+  const acked = await pollAt(w, stream, token, { returnImmediately: true, ack: [first] });
+  t.deepEqual(acked.json.sets, {}, 'acknowledged by one poll: no poll gets it again');
+  t.deepEqual((await pollAt(w, stream, token, { returnImmediately: true })).json.sets, {});
+});
+
 test.serial('every stream gets every event, with a cursor and acknowledgements of its own', async (t) => {
   const w = t.context;
   const one = await tokenFor(w, receiver);
