@@ -108,6 +108,8 @@ export class PushWorker {
     const { store, log } = this.deps;
     while (!this.stopping.signal.aborted) {
       let waitMs = IDLE_WAIT_MS;
+      // Before the look at the outbox: a wake during the look ends the wait below at once (see EventSignal).
+      const seen = store.eventSignal.generation;
       // With no push stream at all, the worker only looks now and then, and never starts the PostgreSQL
       // LISTEN connection (it opens where somebody waits on the signal).
       let idle = false;
@@ -139,7 +141,7 @@ export class PushWorker {
         continue;
       }
       const finished = new Promise<void>((resolve) => (this.taskFinished = resolve));
-      await Promise.race([store.eventSignal.wait(waitMs, this.stopping.signal), finished]);
+      await Promise.race([store.eventSignal.wait(waitMs, this.stopping.signal, seen), finished]);
       this.taskFinished = undefined;
     }
   }
