@@ -27,6 +27,11 @@ const LOAD_SESSIONS = 100;
 /** Background load on each API: bounded in rate and connections, so the probes are not starved by it. */
 const LOAD_RATE = 500;
 const LOAD_CONNECTIONS = 5;
+/**
+ * Ends before the measured ones, as every scenario has a warm-up: the first end runs code paths the processes
+ * have not run yet (SET signing, the receiver's eviction, a refusal). They are checked like the others.
+ */
+const WARMUP_ENDS = 5;
 const PROBE_EVERY_MS = 2;
 /** An API that has not refused within this is counted as not refused: the event was lost, not late. */
 const REFUSAL_DEADLINE_MS = 5000;
@@ -79,9 +84,9 @@ export async function runEndToRefusal(run: IssuerRun, row: Row): Promise<void> {
   const { runner, issuer, server } = run;
   const { options } = runner;
   row.scenario = END_ROW;
-  const ended: SessionRef[] = issuer.live.slice(LOAD_SESSIONS, LOAD_SESSIONS + options.ends);
-  if (ended.length < options.ends) row.notes.push(`only ${ended.length} live sessions to end (raise --sessions)`);
-  if (ended.length === 0) throw new Error('no live session to end');
+  const ended: SessionRef[] = issuer.live.slice(LOAD_SESSIONS, LOAD_SESSIONS + WARMUP_ENDS + options.ends);
+  if (ended.length < WARMUP_ENDS + options.ends) row.notes.push(`only ${Math.max(0, ended.length - WARMUP_ENDS)} live sessions to end (raise --sessions)`);
+  if (ended.length <= WARMUP_ENDS) throw new Error('no live session to end');
   const metricsUrl = issuer.metricsUrl;
 
   const children: Array<{ stop(): Promise<unknown> }> = [];
@@ -144,11 +149,15 @@ export async function runEndToRefusal(run: IssuerRun, row: Row): Promise<void> {
     let notRefused = 0;
     let violations = 0;
     let probeErrors = 0;
+    /** Measured ends; every ended token (warm-up included) is swept at the end. */
     let done = 0;
-    const started = performance.now();
+    const endedTokens: string[] = [];
+    let started = performance.now();
     for (const [i, session] of ended.entries()) {
+      const measuring = i >= WARMUP_ENDS;
+      if (i === WARMUP_ENDS) started = performance.now();
       if (performance.now() > budgetEnd) {
-        row.notes.push(`stopped after ${i} ends: the ${ENDS_BUDGET_MS / 1000} s budget ran out`);
+        row.notes.push(`stopped after ${done} measured ends: the ${ENDS_BUDGET_MS / 1000} s budget ran out`);
         break;
       }
       const via = i % issuerUrls.length;
@@ -159,24 +168,26 @@ export async function runEndToRefusal(run: IssuerRun, row: Row): Promise<void> {
         adminFailures++;
         continue;
       }
+      endedTokens.push(endTokens[i]!);
       let settledCount = 0;
       const probes = await Promise.all(
         apiUrls.map((url, k) => probeUntilRefused(probeAgents[k]!, url, endTokens[i]!, answeredAt, () => settledCount++, () => settledCount === apiUrls.length)),
       );
-      done++;
-      slowest.push({ ms: Math.max(...probes.map((probe) => probe.refusedMs ?? REFUSAL_DEADLINE_MS)), end: i + 1, via: via + 1 });
-      for (const [k, probe] of probes.entries()) {
+      for (const probe of probes) {
         violations += probe.violations;
         probeErrors += probe.errors;
         if (probe.refusedMs === undefined) notRefused++;
-        else perApi[k]!.push(probe.refusedMs);
       }
+      if (!measuring) continue;
+      done++;
+      slowest.push({ ms: Math.max(...probes.map((probe) => probe.refusedMs ?? REFUSAL_DEADLINE_MS)), end: done, via: via + 1 });
+      for (const [k, probe] of probes.entries()) if (probe.refusedMs !== undefined) perApi[k]!.push(probe.refusedMs);
       if (probes.every((probe) => probe.refusedMs !== undefined)) {
-        const slowest = Math.max(...probes.map((probe) => probe.refusedMs!));
-        both.push(slowest);
-        byInstance[via]!.push(slowest);
+        const later = Math.max(...probes.map((probe) => probe.refusedMs!));
+        both.push(later);
+        byInstance[via]!.push(later);
       }
-      if ((i + 1) % 250 === 0) log(`  ${i + 1} of ${ended.length} sessions ended`);
+      if (done % 250 === 0) log(`  ${done} of ${ended.length - WARMUP_ENDS} sessions ended`);
     }
     const elapsedSec = (performance.now() - started) / 1000;
     const use = serverUse(before, runner.snapshot(servers));
@@ -185,7 +196,6 @@ export async function runEndToRefusal(run: IssuerRun, row: Row): Promise<void> {
     const loaded = await Promise.all(loads);
 
     // Later than every probe above: every ended token once more on both APIs; only 401 is right.
-    const endedTokens = endTokens.slice(0, done);
     for (const url of apiUrls) {
       const sweep = await answerEach(url, endedTokens);
       violations += sweep.get(200) ?? 0;
@@ -214,9 +224,9 @@ export async function runEndToRefusal(run: IssuerRun, row: Row): Promise<void> {
     row.warmupErrors = loaded.reduce((sum, m) => sum + m.errors, 0);
 
     row.notes.push(
-      `${done} sessions ended one at a time through DELETE /admin/sessions/:sid, rotating over 3 issuer instances on one PostgreSQL schema; req/s is ends per second, p50/p99/max the time from the admin answer to the later of the two APIs' first 401 (probes every ${PROBE_EVERY_MS} ms, their round trip included)`,
+      `${done} sessions ended one at a time (after ${WARMUP_ENDS} unmeasured ones) through DELETE /admin/sessions/:sid, rotating over 3 issuer instances on one PostgreSQL schema; req/s is ends per second, p50/p99/max the time from the admin answer to the later of the two APIs' first 401 (probes every ${PROBE_EVERY_MS} ms, their round trip included)`,
       `per API: ${perApi.map((values, k) => `${'AB'[k]} ${summary(values)}`).join('; ')}; by the instance that ended it: ${byInstance.map((values, k) => `#${k + 1}${k === 0 ? ' (the one the APIs poll)' : ''} ${values.length ? summary(values) : '—'}`).join('; ')}`,
-      `accepted after a refusal: ${violations} (probes until both refused, then a sweep of all ${done} ended tokens on both APIs); not refused within ${REFUSAL_DEADLINE_MS / 1000} s: ${notRefused}${adminFailures ? `; admin calls not answered 204: ${adminFailures}` : ''}${probeErrors ? `; probes answered neither 200 nor 401: ${probeErrors}` : ''}`,
+      `accepted after a refusal: ${violations} (probes until both refused, then a sweep of all ${endedTokens.length} ended tokens on both APIs); not refused within ${REFUSAL_DEADLINE_MS / 1000} s: ${notRefused}${adminFailures ? `; admin calls not answered 204: ${adminFailures}` : ''}${probeErrors ? `; probes answered neither 200 nor 401: ${probeErrors}` : ''}`,
       `API load meanwhile, ${LOAD_CONNECTIONS} connections at ${LOAD_RATE} req/s on each API over ${LOAD_SESSIONS} cached tokens: ${loaded.map((m, k) => `${'AB'[k]} ${m.rps.toFixed(0)} req/s p99 ${m.p99.toFixed(2)} ms${m.errors ? ` (${m.errors} errors)` : ''}`).join(', ')}; load, probes and admin calls from the bench process, server CPU is 3 issuers + 2 APIs`,
     );
     const outliers = slowest.sort((a, b) => b.ms - a.ms).slice(0, 3);
