@@ -164,6 +164,16 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     ...(process.env.CORS_ORIGINS ? { corsOrigins: process.env.CORS_ORIGINS.split(',') } : {}),
   });
   process.stderr.write(`notes API listening on ${api.url} (GET /notes: notes:read, POST /notes: notes:write)\n`);
+  // Event mode: say when accepted tokens start (and stop) being answered from the cache, so that whoever runs
+  // this API (the bench) can wait for the stream to be current rather than for a fixed time.
+  if (process.env.EVENTS_CLIENT_ID) {
+    let current = false;
+    setInterval(() => {
+      if (api.resourceServer.eventStreamCurrent() === current) return;
+      current = !current;
+      process.stderr.write(`notes API event stream ${current ? 'current' : 'not current'} on ${api.url}\n`);
+    }, 10).unref();
+  }
   const stop = () => void api.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

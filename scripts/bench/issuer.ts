@@ -49,6 +49,8 @@ export const API = 'https://api.bench.test';
 const SCOPE = 'notes:read notes:write';
 /** The start line, inside a JSON log line: {"level":"info",…,"msg":"Gatehouse issuer … listening on host:port"}. */
 const START_LINE = /Gatehouse issuer (\S+) listening on ([^\s"]+):(\d+)/;
+/** "metrics on http://…/metrics", or "metrics of all N workers on http://…/metrics" from a cluster primary. */
+const METRICS_LINE = /metrics (?:of all \d+ workers )?on (http:\/\/[^\s"]+\/metrics)/;
 
 export interface SeedOptions {
   /** Sessions preloaded before the issuer starts (live and ended). */
@@ -78,6 +80,12 @@ export interface Issuer {
   auth: { rs: string; app: string; svc: string };
   /** The resource server's credentials, for the example API of scenario 7 (passed to it in its environment). */
   rs: { id: string; secret: string };
+  /** A Shared Signals receiver client (`clients create --receiver`): the example API's event mode polls with it. */
+  events: { id: string; secret: string };
+  /** A client_credentials client with `gatehouse:admin`, for the admin API (DELETE /admin/sessions/:sid). */
+  admin: { id: string; secret: string };
+  /** GET this for the first instance's Prometheus metrics, when it announced them (GATEHOUSE_METRICS_PORT). */
+  metricsUrl: string | undefined;
   /** The form body of a correct password login. */
   loginBody: string;
   live: SessionRef[];
@@ -219,10 +227,12 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
     });
 
     // Clients, through the issuer's own registration.
-    const [rs, app, svc] = await time('clients', async () => [
+    const [rs, app, svc, events, admin] = await time('clients', async () => [
       await registerClient(store, { id: 'bench-rs', audiences: [API], introspect: true }, now),
       await registerClient(store, { id: 'bench-app', grantTypes: ['password', 'refresh_token'], scope: SCOPE, audiences: [API] }, now),
       await registerClient(store, { id: 'bench-svc', grantTypes: ['client_credentials'], scope: SCOPE, audiences: [API] }, now),
+      await registerClient(store, { id: 'bench-events', receiver: true }, now),
+      await registerClient(store, { id: 'bench-admin', grantTypes: ['client_credentials'], scope: 'gatehouse:admin' }, now),
     ]);
 
     // One real Argon2id hash at the configured (default) parameters; every seeded user shares it.
@@ -335,6 +345,8 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
     child = await time('start', () => spawnIssuer('issuer', options.nodeArgs, options.env));
     const [, issuer, host, port] = child.ready;
     const url = `http://${host}:${port}`;
+    // Logged just before the start line, so still in the child's last lines (a cluster primary words it differently).
+    const metricsUrl = child.tail().map((line) => METRICS_LINE.exec(line)?.[1]).find((found) => found !== undefined);
 
     const signingKey = keys.signingKey();
     const signRaw = rawSigner(signingKey);
@@ -357,6 +369,9 @@ export async function startIssuer(options: SeedOptions): Promise<Issuer> {
       dialect,
       auth: { rs: basic(rs!.record.id, rs!.secret), app: basic(app!.record.id, app!.secret), svc: basic(svc!.record.id, svc!.secret) },
       rs: { id: rs!.record.id, secret: rs!.secret },
+      events: { id: events!.record.id, secret: events!.secret },
+      admin: { id: admin!.record.id, secret: admin!.secret },
+      metricsUrl,
       loginBody: `grant_type=password&username=bench-login&password=${password}`,
       live,
       ended,

@@ -56,9 +56,13 @@ export interface LoadSpec {
   /** Counts a 2xx answer whose body fails this as a mismatch. */
   verify?: (body: string) => boolean;
   timeoutSec?: number;
+  /** Requests per second from all connections together (default: as fast as the answers come). */
+  overallRate?: number;
+  /** Ends the run before `duration` when it resolves (in-process runs only). */
+  until?: Promise<unknown>;
 }
 
-function percentile(sorted: Float64Array, p: number): number {
+export function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, index)]!;
@@ -130,9 +134,11 @@ export async function drive(spec: LoadSpec): Promise<Measurement> {
         timeout: spec.timeoutSec ?? 10,
         requests: [first],
         ...(setupClient ? { setupClient } : {}),
+        ...(spec.overallRate === undefined ? {} : { overallRate: spec.overallRate }),
       },
       (error, finished) => (error ? reject(error) : resolve(finished)),
     );
+    void spec.until?.then(() => instance.stop());
     instance.on('response', (_client, _status, _bytes, responseTime) => {
       latencies.push(responseTime);
     });
@@ -166,7 +172,8 @@ export async function drive(spec: LoadSpec): Promise<Measurement> {
  */
 export async function driveOutside(spec: LoadSpec): Promise<Measurement & { inProcess?: true }> {
   if (spec.perConnection) return { ...(await drive(spec)), inProcess: true };
-  const { verify, perConnection: _unused, ...serializable } = spec;
+  if (spec.until) return { ...(await drive(spec)), inProcess: true };
+  const { verify, perConnection: _unused, until: _local, ...serializable } = spec;
   const child = fork(join(ROOT, 'scripts', 'bench', 'load-child.ts'), [], { execArgv: TSX, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     let answered = false;

@@ -13,7 +13,9 @@ export const USAGE = `npm run bench -- [options]
   --connections N    concurrent keep-alive connections (default 50)
   --scenario X       repeatable or comma-separated (default all): ceiling-http, ceiling-koa, introspect,
                      introspect-quiet (the same with metrics and the request log off), introspect-fresh, introspect-inactive, client-credentials, refresh, password,
-                     resource-server, soak (mixed load for --soak seconds: the issuer's RSS growth),
+                     resource-server (no auth, introspection mode, event mode), soak (mixed load for --soak
+                     seconds: the issuer's RSS growth), end-to-refusal (PostgreSQL only: 3 issuers, 2 event-mode
+                     APIs, --ends sessions ended through the admin API, each timed until both APIs refuse it),
                      peer (= peer-introspect, peer-cc-opaque, peer-cc-jwt), ceilings, issuer.
                      The node:http ceiling always runs: every ratio is to it.
   --sessions N       sessions preloaded before the issuer starts (default 100000)
@@ -31,6 +33,7 @@ export const USAGE = `npm run bench -- [options]
                      CPUs idle, and run again (up to 3 times) a measured run they disturbed (default 0: off).
                      Every run reports the CPU other processes used meanwhile.
   --soak S           seconds of the soak scenario's measured mixed load (default 300, or 20 when --duration <= 3)
+  --ends N           sessions end-to-refusal ends, one at a time (default 1000, or 50 when --duration <= 3)
   --generator G      in-process (default: autocannon in the bench process) or process (autocannon in a child
                      process of its own, for the scenarios whose requests do not depend on earlier answers)
   --out DIR          where the JSON goes (default bench-results)
@@ -51,9 +54,15 @@ export const ALL = [
   'peer-cc-opaque',
   'peer-cc-jwt',
   'soak',
+  'end-to-refusal',
 ] as const;
 export type ScenarioId = (typeof ALL)[number];
-export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-quiet', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server', 'soak'];
+export const ISSUER_SCENARIOS: readonly ScenarioId[] = ['introspect', 'introspect-quiet', 'introspect-fresh', 'introspect-inactive', 'client-credentials', 'refresh', 'password', 'resource-server', 'soak', 'end-to-refusal'];
+/**
+ * The scenarios that run on a PostgreSQL issuer only, whichever position its --db has (several issuer instances
+ * share one database: SQLite is one process's file).
+ */
+export const POSTGRES_ONLY: readonly ScenarioId[] = ['end-to-refusal'];
 /** The scenarios run again on every database after the first (the targets compare them across databases). */
 export const COMPARED_ON_EVERY_DB: readonly ScenarioId[] = ['introspect', 'client-credentials', 'refresh'];
 export const PEER_SCENARIOS = ['peer-introspect', 'peer-cc-opaque', 'peer-cc-jwt'] as const satisfies readonly ScenarioId[];
@@ -81,6 +90,8 @@ export interface Options {
   workers: number | undefined;
   settle: number;
   soak: number;
+  /** Sessions the end-to-refusal scenario ends. */
+  ends: number;
   generator: 'in-process' | 'process';
   out: string;
 }
@@ -116,6 +127,7 @@ export function parseOptions(argv: string[]): Options {
       workers: { type: 'string' },
       settle: { type: 'string' },
       soak: { type: 'string' },
+      ends: { type: 'string' },
       generator: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -155,6 +167,7 @@ export function parseOptions(argv: string[]): Options {
     workers: values.workers === undefined ? undefined : integer(values.workers, 'workers', 1, 1, 64),
     settle: integer(values.settle, 'settle', 0, 0, 3600),
     soak: integer(values.soak, 'soak', quick ? 20 : 300, 5, 3600),
+    ends: integer(values.ends, 'ends', quick ? 50 : 1000, 1, 5000),
     generator: generatorOption(values.generator),
     out: resolve(ROOT, values.out ?? 'bench-results'),
   };

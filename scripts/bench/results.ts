@@ -33,6 +33,8 @@ export interface Row {
   skipped?: string;
   /** Why it could not run (a failure). */
   failed?: string;
+  /** Counts a target reads besides the measurement (e.g. introspections for tokens already accepted). */
+  counts?: Record<string, number>;
   notes: string[];
 }
 

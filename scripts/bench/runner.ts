@@ -109,8 +109,8 @@ export class Runner {
     row: Row,
     spec: RunSpec,
     server?: Servers,
-    /** Called before each measured run (after the warm-up), with the warm-up's figures. */
-    beforeRun?: (warm: Measurement | undefined) => void,
+    /** Called (and awaited) before each measured run, after the warm-up, with the warm-up's figures. */
+    beforeRun?: (warm: Measurement | undefined) => void | Promise<void>,
   ): Promise<Measurement> {
     const { options } = this;
     const connections = spec.connections ?? options.connections;
@@ -124,7 +124,7 @@ export class Runner {
       if (warm.errors > 0) row.notes.push(`warm-up: ${describeErrors(warm)}`);
     }
     for (let attempt = 0; ; attempt++) {
-      beforeRun?.(warm);
+      await beforeRun?.(warm);
       const before = this.snapshot(server);
       const measured = await this.drive({ ...spec, connections, duration: options.duration });
       const note = 'load generated in the bench process: each request depends on an earlier answer';

@@ -5,7 +5,9 @@
  */
 import { cpus } from 'node:os';
 import { rowById, type Dialect, type Row } from './results.js';
+import { END_ROW } from './scenarios/end-to-refusal.js';
 import { ISSUER_NAMES } from './scenarios/issuer.js';
+import { EVENT_MODE_ROW } from './scenarios/resource-server.js';
 
 export interface Target {
   /** The issue that set it. */
@@ -29,7 +31,7 @@ export function evaluateTargets(rows: readonly Row[]): Target[] {
     targets.push({
       group,
       target,
-      value: value === undefined ? 'not measured' : `${value.toFixed(unit === '×' ? 2 : unit === '%' ? 0 : 1)}${unit}`,
+      value: value === undefined ? 'not measured' : `${value.toFixed(unit === '×' ? 2 : unit === '%' || unit === '' ? 0 : 1)}${unit}`,
       met: value === undefined ? undefined : higherIsBetter ? value >= threshold : value <= threshold,
     });
 
@@ -67,5 +69,14 @@ export function evaluateTargets(rows: readonly Row[]): Target[] {
   const storm = measured('password', 'sqlite', 'introspect during logins');
   const baseline = introspect ?? measured('password', 'sqlite', 'introspect (baseline)');
   add('introspect p99 during logins ≤ 3× without', ratio(storm?.p99, baseline?.p99), 3, '×', false);
+
+  group = 'issue 12: shared signals';
+  const noAuth = rps('resource-server', undefined, 'resource-server: example API, no auth');
+  const eventMode = rowById(rows, 'resource-server', EVENT_MODE_ROW);
+  add('event-mode API ≥ 80% of no-auth', percent(eventMode?.measured?.rps, noAuth), 80, '%');
+  add('no /introspect for accepted tokens in event mode', eventMode?.counts?.introspectionsOfAccepted, 0, '', false);
+  const refusal = rowById(rows, 'end-to-refusal', END_ROW);
+  add('end-to-refusal p99 ≤ 100 ms (3 issuers, 2 APIs, PostgreSQL)', refusal?.measured?.p99, 100, ' ms', false);
+  add('accepted after refusal: 0', refusal?.counts?.acceptedAfterRefusal, 0, '', false);
   return targets;
 }

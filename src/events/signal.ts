@@ -6,6 +6,7 @@
  */
 export class EventSignal {
   private waiters = new Set<() => void>();
+  private wakes = 0;
   private listening: (() => void) | undefined;
 
   constructor(
@@ -18,20 +19,34 @@ export class EventSignal {
     this.listening = start;
   }
 
+  /**
+   * Counts the wakes. Read it before looking at the table and pass it to wait(): a wake that came between the
+   * look and the wait (a commit, a NOTIFY) then ends the wait at once instead of being lost until the next
+   * look on the timer (up to 5 s while PostgreSQL LISTEN is up).
+   */
+  get generation(): number {
+    return this.wakes;
+  }
+
   /** Wakes every waiter now. */
   wake(): void {
+    this.wakes++;
     const waiters = [...this.waiters];
     this.waiters.clear();
     for (const resolve of waiters) resolve();
   }
 
-  /** Resolves at the next wake(), after `pollIntervalMs` (or `maxMs`, if shorter), or when `abort` fires. */
-  wait(maxMs: number, abort?: AbortSignal): Promise<void> {
+  /**
+   * Resolves at the next wake(), after `pollIntervalMs` (or `maxMs`, if shorter), or when `abort` fires; at once
+   * when `seen` (a `generation` read earlier) is already past.
+   */
+  wait(maxMs: number, abort?: AbortSignal, seen?: number): Promise<void> {
     if (this.listening) {
       const start = this.listening;
       this.listening = undefined;
       start();
     }
+    if (seen !== undefined && seen !== this.wakes) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -95,13 +95,18 @@ export async function poll(deps: Deps, streamId: string, clientId: string, reque
     deps.log.warn('ssf: a receiver reported a SET it could not process', { stream_id: streamId, jti: report.jti.slice(0, 80), err: report.err.slice(0, 64) });
   }
   const deadline = Date.now() + deps.config.ssfPollWaitSeconds * 1000;
+  const signal = deps.store.eventSignal;
+  // Read before every look at the outbox: an event committed after the look but before the wait below wakes
+  // nobody (the wait is not registered yet), and would otherwise wait for the signal's timer.
+  let seen = signal.generation;
   let result = await step(deps, streamId, clientId, request, acks);
   const wait = !request.returnImmediately && request.maxEvents > 0 && result.stream.status === 'enabled';
   // A stream paused or disabled while the poll waits answers at once: nothing will come, and a receiver that
   // trusts a cache must learn it now, not at the end of the wait.
   while (wait && result.stream.status === 'enabled' && result.events.length === 0 && !abort.aborted && Date.now() < deadline) {
-    await deps.store.eventSignal.wait(deadline - Date.now(), abort);
+    await signal.wait(deadline - Date.now(), abort, seen);
     if (abort.aborted) break;
+    seen = signal.generation;
     // Only a new outbox event can change what the stream owes: look before taking the write lock.
     if ((await deps.store.events.latestId()) <= result.stream.cursor) continue;
     result = await step(deps, streamId, clientId, request, []);

@@ -115,6 +115,8 @@ export class PushWorker {
     );
     while (!this.stopping.signal.aborted) {
       let waitMs = IDLE_WAIT_MS;
+      // Before the look at the outbox: a wake during the look ends the wait below at once (see EventSignal).
+      const seen = store.eventSignal.generation;
       // With no push stream at all, the worker only looks now and then, and never starts the PostgreSQL
       // LISTEN connection (it opens where somebody waits on the signal).
       let idle = false;
@@ -146,7 +148,7 @@ export class PushWorker {
         continue;
       }
       const finished = new Promise<void>((resolve) => (this.taskFinished = resolve));
-      await Promise.race([store.eventSignal.wait(waitMs, this.stopping.signal), finished]);
+      await Promise.race([store.eventSignal.wait(waitMs, this.stopping.signal, seen), finished]);
       this.taskFinished = undefined;
     }
   }

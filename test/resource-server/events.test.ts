@@ -385,6 +385,30 @@ test.serial('stop() ends polling and deletes the stream', async (t) => {
   t.false(notes.api.resourceServer.eventStreamCurrent());
 });
 
+test.serial('an event committed between a long poll\'s look at the outbox and its wait still wakes that poll', async (t) => {
+  const notes = await eventWorld(t);
+  const { user, access } = await cachedToken(notes, t);
+  const signal = notes.world.store.eventSignal;
+  // Only a wake can end the poll's wait in time here: the signal's own timer (its safety net, 1 s on SQLite and
+  // 5 s while PostgreSQL LISTEN is up) is put out of reach, so a lost wake shows as a refusal after POLL_WAIT.
+  Object.defineProperty(signal, 'pollIntervalMs', { get: () => 60_000, set: () => {}, configurable: true });
+  const wait = signal.wait.bind(signal);
+  let armed = true;
+  signal.wait = async (...args: Parameters<typeof wait>) => {
+    if (armed) {
+      armed = false;
+      // The session ends (committed, signal woken) after the poll looked at the outbox and before its wait is
+      // registered: the window a busy issuer or a NOTIFY from another instance falls into.
+      await notes.endSessions(user.username);
+    }
+    return wait(...args);
+  };
+  signal.wake(); // the long poll in flight looks again, then waits anew: through the wait above
+  const elapsed = await refusedWithin(notes, access);
+  t.false(armed);
+  t.true(elapsed < 5000, `refused ${elapsed} ms after the end; a lost wake waits for the long poll's end (${POLL_WAIT} s)`);
+});
+
 test('events and cache are two modes; events needs a receiver client', (t) => {
   const valid = { issuer: 'https://auth.example.com', clientId: 'api', clientSecret: 's', audience: 'https://api.example.com' };
   t.throws(() => createResourceServer({ ...valid, cache: { ttlSeconds: 5 }, events: { clientId: 'r', clientSecret: 's' } }), { instanceOf: TypeError });

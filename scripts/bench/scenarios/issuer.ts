@@ -7,12 +7,13 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { IssuerRefused, startIssuer, type Issuer, type SessionRef } from '../issuer.js';
-import { COMPARED_ON_EVERY_DB, ISSUER_SCENARIOS } from '../options.js';
+import { COMPARED_ON_EVERY_DB, ISSUER_SCENARIOS, POSTGRES_ONLY } from '../options.js';
 import { ROOT } from '../paths.js';
 import { sampleProcess, type Child } from '../proc.js';
 import { summarizeProfile, type ProfileSummary } from '../profile.js';
 import { closers, log, MAX_RETRIES, type Runner, type RunSpec } from '../runner.js';
 import { FORM, hasAccessToken, hasRefreshToken, isActive, refreshChain } from './common.js';
+import { runEndToRefusal } from './end-to-refusal.js';
 import { runPassword } from './password.js';
 import { runResourceServer } from './resource-server.js';
 import { runSoak } from './soak.js';
@@ -27,6 +28,7 @@ export const ISSUER_NAMES: Record<string, string> = {
   password: 'password login',
   'resource-server': 'resource-server round trip',
   soak: 'soak: mixed load, RSS growth',
+  'end-to-refusal': 'end-to-refusal: 3 issuers, 2 event-mode APIs',
 };
 
 /** What the issuer's scenarios share. */
@@ -83,7 +85,7 @@ export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerPr
   let profile: IssuerProfile | undefined;
   for (const [i, db] of runner.options.dbs.entries()) {
     const dialect = db === 'sqlite' ? 'sqlite' : 'postgres';
-    runner.issuerDb = { dialect, ...(i > 0 ? { only: new Set(COMPARED_ON_EVERY_DB) } : {}) };
+    runner.issuerDb = { dialect, ...(i > 0 ? { only: new Set([...COMPARED_ON_EVERY_DB, ...POSTGRES_ONLY]) } : {}) };
     try {
       const result = await runIssuerOn(runner, stamp, db, i === 0 && runner.options.cpuProf);
       if (i === 0) profile = result;
@@ -91,13 +93,17 @@ export async function runIssuer(runner: Runner, stamp: string): Promise<IssuerPr
       runner.issuerDb = undefined;
     }
   }
+  if (!runner.options.dbs.some((db) => db !== 'sqlite')) {
+    runner.skip(POSTGRES_ONLY, ISSUER_NAMES, 'PostgreSQL only (several issuer instances on one database): give --db postgres://…');
+  }
   return profile;
 }
 
 async function runIssuerOn(runner: Runner, stamp: string, db: string, cpuProf: boolean): Promise<IssuerProfile | undefined> {
   const { options } = runner;
   const only = runner.issuerDb?.only;
-  const wanted = ISSUER_SCENARIOS.filter((id) => options.scenarios.has(id) && (!only || only.has(id)));
+  const dialect = db === 'sqlite' ? 'sqlite' : 'postgres';
+  const wanted = ISSUER_SCENARIOS.filter((id) => options.scenarios.has(id) && (!only || only.has(id)) && (dialect === 'postgres' || !POSTGRES_ONLY.includes(id)));
   if (wanted.length === 0) return undefined;
   const profileDir = join(options.out, 'profiles');
   const profileName = `issuer-${stamp}.cpuprofile`;
@@ -246,6 +252,9 @@ async function runIssuerOn(runner: Runner, stamp: string, db: string, cpuProf: b
     await runner.scenario('resource-server', ISSUER_NAMES['resource-server']!, (row) => runResourceServer(run, row), server);
 
     await runner.scenario('soak', ISSUER_NAMES.soak!, (row) => runSoak(run, row), server);
+
+    // Last: it ends sessions of the live list, which the scenarios above sign tokens for.
+    if (issuer.dialect === 'postgres') await runner.scenario('end-to-refusal', ISSUER_NAMES['end-to-refusal']!, (row) => runEndToRefusal(run, row), server);
   } finally {
     const rssAtEnd = sampleProcess(server.pid);
     if (rssAtEnd) log(`  issuer RSS at the end: ${rssAtEnd.rssMb.toFixed(0)} MiB`);
