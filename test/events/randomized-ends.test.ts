@@ -371,13 +371,24 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
     calls.push(call);
     return call;
   };
+  /**
+   * Tokens an ending action is about to end, is ending, or ended a moment ago (until when): where a late eviction
+   * or a stale answer cached at the wrong moment would show, so a third of the calls go there.
+   */
+  const focus = new Map<Token, number>();
+  const focusOn = (targets: readonly Token[]): (() => void) => {
+    for (const token of targets) focus.set(token, Infinity);
+    return () => {
+      const until = now() + BOUND_MS + 2000;
+      for (const token of targets) focus.set(token, until);
+    };
+  };
   const callerLane = async (lane: number) => {
     const laneRandom = rng(seed + 1000 + lane);
     while (calling) {
-      // A third of the calls go to tokens ended in the last few seconds (where a late eviction would show), a
-      // third to live tokens (the cache at work), a third to any token.
+      // A third of the calls go to the focus, a third to live tokens (the cache at work), a third to any token.
       const dice = laneRandom();
-      const recent = dice < 1 / 3 ? tokens.filter((token) => causesOf(token).some((cause) => now() - cause.startedAt < BOUND_MS + 2000)) : [];
+      const recent = dice < 1 / 3 ? [...focus].filter(([, until]) => until > now()).map(([token]) => token) : [];
       const live = dice >= 1 / 3 && dice < 2 / 3 ? tokens.filter((token) => causesOf(token).length === 0) : [];
       const token = pick(laneRandom, recent.length > 0 ? recent : live.length > 0 ? live : tokens)!;
       await callApi(token, lane);
@@ -482,8 +493,23 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
     }
   };
 
-  let oldKid: string | undefined;
-  let newKid: string | undefined;
+  let firstKid: string | undefined;
+  let revokedKid: string | undefined;
+  let lastKid: string | undefined;
+  /** `gatehouse keys rotate --now`, then waits until the running issuer signs with the new key (its ring is re-read every 2 s). */
+  const rotate = async (): Promise<string> => {
+    const kid = (await cli(['keys', 'rotate', '--now'])).current as string;
+    await eventually(
+      async () => {
+        const reply = await postForm(`${issuer.current.url}/token`, { grant_type: 'client_credentials', scope: 'gatehouse:admin' }, { auth: [admin.id, admin.secret] }).catch(() => undefined);
+        return reply?.status === 200 && decodeJwt(reply.json.access_token).header.kid === kid ? true : undefined;
+      },
+      60_000,
+      'the issuer to sign with the new key',
+      50,
+    );
+    return kid;
+  };
 
   const act = async (kind: Kind, laneRandom: () => number): Promise<void> => {
     const startedAt = now();
@@ -495,6 +521,7 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
         const session = pick(laneRandom, freeSessions(laneRandom() < 0.9));
         if (!session) return;
         session.busy = true;
+        const unfocus = focusOn(tokens.filter((token) => token.session === session));
         try {
           const reply =
             kind === 'admin-end'
@@ -506,6 +533,7 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
           actionLog.push(`${kind} ${session.sid} ${reply?.status ?? 'lost'}`);
         } finally {
           session.busy = false;
+          unfocus();
         }
         return;
       }
@@ -514,11 +542,13 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
         const wantLive = laneRandom() < 0.85;
         const token = pick(laneRandom, tokens.filter((candidate) => !candidate.causes.some((cause) => cause.what.startsWith('revoke-access')) && (causesOf(candidate).length === 0) === wantLive));
         if (!token) return;
+        const unfocus = focusOn([token]);
         const reply = await http(`revoke ${token.jti}`, () => postForm(`${issuer.current.url}/revoke`, { token: token.access, token_type_hint: 'access_token' }, { auth: [app.id, app.secret] }));
         if (reply === undefined) unknown.push({ kind, startedAt, token });
         else if (reply.status === 200) token.causes.push({ what: `revoke-access of ${token.jti}`, startedAt, committedBy: now(), boundMs: BOUND_MS });
         else throw new Error(`${tag}: revoke of ${token.jti} answered ${reply.status} ${reply.text}`);
         actionLog.push(`revoke-access ${token.jti} ${reply?.status ?? 'lost'}`);
+        unfocus();
         return;
       }
       case 'refresh': {
@@ -548,6 +578,7 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
         const user = pick(laneRandom, users.filter((candidate) => !candidate.busy && (kind === 'enable' ? candidate.disabled : !candidate.disabled)));
         if (!user) return;
         user.busy = true;
+        const unfocus = focusOn(tokens.filter((token) => token.session.user === user));
         try {
           // The CLI, as an operator does it: another process, which works while the issuer is down too.
           if (kind === 'password') {
@@ -567,31 +598,31 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
           actionLog.push(`${kind} ${user.username}`);
         } finally {
           user.busy = false;
+          unfocus();
         }
         return;
       }
       case 'key': {
-        // An emergency rotation, then the revocation of the key that signed everything so far.
-        oldKid = (await cli(['keys', 'list'])).find((key: { state: string }) => key.state === 'current').kid as string;
-        newKid = (await cli(['keys', 'rotate', '--now'])).current as string;
-        // Wait until the running issuer signs with the new key (its ring is re-read every 2 s), so that no token
-        // signed by the old key is handed out after its revocation.
-        await eventually(
-          async () => {
-            const reply = await postForm(`${issuer.current.url}/token`, { grant_type: 'client_credentials', scope: 'gatehouse:admin' }, { auth: [admin.id, admin.secret] }).catch(() => undefined);
-            return reply?.status === 200 && decodeJwt(reply.json.access_token).header.kid === newKid ? true : undefined;
-          },
-          60_000,
-          'the issuer to sign with the new key',
-          50,
-        );
+        // Two emergency rotations (K0 -> K1 -> K2), with refreshes in between so that K1 signs some tokens, then
+        // the revocation of K1, an older key. Not K0: it signed the API receiver's own token, whose refusal after
+        // a revocation of K0 would empty the API's cache anyway and so hide a stale entry.
+        const refreshSome = async (share: number) => {
+          for (const session of freeSessions(true)) if (!session.refreshUnknown && laneRandom() < share) await refresh(session);
+        };
+        firstKid = (await cli(['keys', 'list'])).find((key: { state: string }) => key.state === 'current').kid as string;
+        revokedKid = await rotate();
+        await refreshSome(0.6);
+        lastKid = await rotate();
+        const targets = tokens.filter((token) => token.kid === revokedKid);
+        const unfocus = focusOn(targets);
         const revokeStartedAt = now();
-        await cli(['keys', 'revoke', oldKid]);
-        const cause: Cause = { what: `revocation of key ${oldKid}`, startedAt: revokeStartedAt, committedBy: now(), boundMs: KEY_BOUND_MS };
-        for (const token of tokens) if (token.kid === oldKid) token.causes.push(cause);
-        actionLog.push(`key rotate ${oldKid} -> ${newKid}, revoke ${oldKid}`);
-        // What clients do when their token is refused: refresh. Most live sessions get a token of the new key.
-        for (const session of freeSessions(true)) if (!session.refreshUnknown && laneRandom() < 0.8) await refresh(session);
+        await cli(['keys', 'revoke', revokedKid]);
+        const cause: Cause = { what: `revocation of key ${revokedKid}`, startedAt: revokeStartedAt, committedBy: now(), boundMs: KEY_BOUND_MS };
+        for (const token of targets) token.causes.push(cause);
+        unfocus();
+        actionLog.push(`key ${firstKid} -> ${revokedKid} -> ${lastKid}, ${revokedKid} revoked (${targets.length} tokens)`);
+        // What clients do when their token is refused: refresh, and get a token of K2.
+        await refreshSome(0.8);
         return;
       }
     }
@@ -747,9 +778,14 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
   t.is(countOf('credential_change'), actionLog.filter((line) => line.startsWith('password ')).length, `credential_change events\n${context()}`);
   t.is(countOf('account_disabled'), actionLog.filter((line) => line.startsWith('disable ')).length, `account_disabled events\n${context()}`);
   t.is(countOf('account_enabled'), actionLog.filter((line) => line.startsWith('enable ')).length, `account_enabled events\n${context()}`);
-  t.truthy(oldKid, 'the key operation ran');
-  t.is(events.filter((event) => event.type === 'key_revoked' && event.kid === oldKid).length, 1, `key_revoked event\n${context()}`);
-  t.true(tokens.every((token) => token.kid === oldKid || token.kid === newKid), `tokens signed by the two keys only\n${context()}`);
+  t.truthy(revokedKid, 'the key operation ran');
+  t.is(events.filter((event) => event.type === 'key_revoked' && event.kid === revokedKid).length, 1, `key_revoked event\n${context()}`);
+  t.deepEqual(
+    tokens.filter((token) => ![firstKid, revokedKid, lastKid].includes(token.kid)).map((token) => token.kid),
+    [],
+    `tokens signed by the three keys only\n${context()}`,
+  );
+  t.true(tokens.some((token) => token.kid === revokedKid) && tokens.some((token) => token.kid === lastKid), `tokens of the revoked and the last key\n${context()}`);
 
   // Both receivers got every ending event committed since their streams opened, across the kill: the plain poller
   // by its own account, the API's receiver by its stream's state at the issuer (sorted in and acknowledged).
