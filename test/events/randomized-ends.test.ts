@@ -658,6 +658,19 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
     issuer.current.child.kill('SIGKILL');
     await issuer.current.exited;
     mark('killed');
+    // Which ends in flight at the kill committed? Asked now, before the issuer is back: no other end of those
+    // sessions or tokens can be sent meanwhile (HTTP actions wait for the issuer), so what the database says
+    // is that end's doing, and the model knows it before any later action looks at those sessions.
+    await eventually(async () => (inFlightHttp.size === 0 ? true : undefined), 30_000, 'the requests in flight at the kill to fail', 5);
+    for (const lost of unknown) {
+      if (lost.session) {
+        const row = await db('sessions').where({ id: lost.session.sid }).first();
+        const reason = lost.kind === 'admin-end' ? 'admin' : 'revoked';
+        if (row.ended_at !== null && row.end_reason === reason) endSessionCause(lost.session, `${lost.kind} of ${lost.session.sid} (in flight at the kill, committed)`, lost.startedAt, killedAt);
+      } else if (lost.token && (await db('revoked_access_tokens').where({ jti: lost.token.jti }).first())) {
+        lost.token.causes.push({ what: `revoke-access of ${lost.token.jti} (in flight at the kill, committed)`, startedAt: lost.startedAt, committedBy: killedAt, boundMs: BOUND_MS });
+      }
+    }
     // Fail closed: the API notices that its long poll died, and from then on answers 503 (checked below).
     await eventually(async () => (api.rs.eventStreamCurrent() ? undefined : true), 30_000, 'the API to stop trusting its cache', 5);
     distrustedAt = now();
@@ -677,19 +690,6 @@ test(`randomized ends with kill -9 and restart of the issuer (${dialectTitle}): 
   await Promise.all(Array.from({ length: ENDING_LANES }, (_, lane) => endingLane(lane)));
   const inFlightAtKill = await killing;
   mark('actions done');
-
-  // --- After the restart: which ends in flight at the kill committed? ----------------------------------------------
-  for (const lost of unknown) {
-    if (lost.session) {
-      const row = await db('sessions').where({ id: lost.session.sid }).first();
-      const reason = lost.kind === 'admin-end' ? 'admin' : 'revoked';
-      if (row.ended_at !== null && row.end_reason === reason) endSessionCause(lost.session, `${lost.kind} of ${lost.session.sid} (in flight at the kill, committed)`, lost.startedAt, killedAt);
-    } else if (lost.token) {
-      if (await db('revoked_access_tokens').where({ jti: lost.token.jti }).first()) {
-        lost.token.causes.push({ what: `revoke-access of ${lost.token.jti} (in flight at the kill, committed)`, startedAt: lost.startedAt, committedBy: killedAt, boundMs: BOUND_MS });
-      }
-    }
-  }
 
   // The API is current again, and stays so; then every bound has passed for every end.
   await eventually(async () => (api.rs.eventStreamCurrent() ? true : undefined), 60_000, 'the API to be current after the restart', 20);
