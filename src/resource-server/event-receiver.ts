@@ -29,11 +29,21 @@ import type { VerifiedToken } from './verified-token.js';
 const MAX_RETRY_DELAY_MS = 30_000;
 /** Epochs remembered with what they evicted; an introspection that spans more is simply not cached. */
 const MAX_RECENT_EPOCHS = 1000;
+/** Revoked signing keys remembered (keys are revoked rarely; the oldest is forgotten first). */
+const MAX_REVOKED_KEYS = 1000;
 
 export class EventReceiver {
   private epochValue = 0;
   /** What each recent epoch evicted, oldest first: `all` for a change of trust or an unknown event. */
   private recent: Array<{ epoch: number; evictions: readonly Eviction[] }> = [];
+  /**
+   * Keys a key-revoked event named. A token one of them signed is never cached again: the issuer's instances
+   * learn of a revocation made elsewhere (`gatehouse keys revoke` is another process) only when they re-read their
+   * key ring, every few seconds (docs/keys.md), and until then they still answer "active" for its tokens. Such an
+   * answer, asked for after the event was applied, passes the epoch check, and cached it would be accepted until
+   * the token's exp.
+   */
+  private readonly revokedKeys = new Set<string>();
   /** The last answer was processed, the stream is verified and enabled: the next poll may carry the trust. */
   private healthy = false;
   /** performance.now() after which the cache is not trusted, whatever else holds. */
@@ -82,6 +92,7 @@ export class EventReceiver {
    */
   mayCache(since: number, token: VerifiedToken, kid: string | undefined): boolean {
     if (!this.trusted()) return false;
+    if (kid !== undefined && this.revokedKeys.has(kid)) return false;
     if (since === this.epochValue) return true;
     const first = this.recent[0];
     if (!first || first.epoch > since + 1) return false;
@@ -224,6 +235,7 @@ export class EventReceiver {
     this.bump(event.kind === 'evict' ? event.evictions : []);
     switch (event.kind) {
       case 'evict':
+        for (const eviction of event.evictions) if (eviction.kind === 'key') this.rememberRevokedKey(eviction.kid);
         this.cache.evict(event.evictions);
         return;
       case 'verification':
@@ -242,6 +254,11 @@ export class EventReceiver {
       case 'none':
         return;
     }
+  }
+
+  private rememberRevokedKey(kid: string): void {
+    this.revokedKeys.add(kid);
+    if (this.revokedKeys.size > MAX_REVOKED_KEYS) this.revokedKeys.delete(this.revokedKeys.values().next().value!);
   }
 
   /** The stream is gone: a new one, verified anew, at the next cycle. */

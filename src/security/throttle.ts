@@ -42,6 +42,17 @@ export interface LoginAttempt {
 export type LoginReservation = { ok: true; attempt: LoginAttempt } | { ok: false; waitSeconds: number };
 
 const TRUSTED_SECONDS = 30 * 86_400;
+
+/**
+ * Until when a counter blocks after its `failures`-th attempt at `now`: 0 (not blocked) below the threshold, never
+ * `now` itself. A concurrent attempt reads its `now` before it waits for the row lock, so it may be a second
+ * earlier than the one that wrote the row; `now` stored as "blocked until" would then block it for a second,
+ * with no failure at all (concurrent first logins from one address got 429 "Too many failed attempts").
+ */
+function blockedUntilAfter(rule: ThrottleSettings[Rule], failures: number, now: number): number {
+  const seconds = blockSeconds(rule, failures);
+  return seconds > 0 ? now + seconds : 0;
+}
 const hashKey = (...parts: string[]) => sha256Hex(parts.join('\0'));
 const clientAddressKey = (ip: string) => hashKey('client-ip', throttleAddress(ip));
 
@@ -90,7 +101,7 @@ export class Throttle {
       let waitAfter = 0;
       for (const { rule, key } of counters) {
         const failures = nextFailureCount(this.settings[rule], rows.get(key), now);
-        const blockedUntil = now + blockSeconds(this.settings[rule], failures);
+        const blockedUntil = blockedUntilAfter(this.settings[rule], failures, now);
         await tx.throttle.save({ key, failures, lastFailureAt: now, blockedUntil });
         waitAfter = Math.max(waitAfter, blockedUntil - now);
       }
@@ -185,7 +196,7 @@ export class Throttle {
         const previous = rows.get(key);
         const failures = nextFailureCount(this.settings[rule], previous, now);
         const before = previous && failures > 1 ? previous.blockedUntil : 0;
-        const blockedUntil = Math.max(before, now + blockSeconds(this.settings[rule], failures));
+        const blockedUntil = Math.max(before, blockedUntilAfter(this.settings[rule], failures, now));
         await tx.throttle.save({ key, failures, lastFailureAt: now, blockedUntil });
         results.push({ key, before, blockedUntil });
       }

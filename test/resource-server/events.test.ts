@@ -164,6 +164,32 @@ test.serial('a revoked signing key evicts exactly the tokens it signed: one sign
   t.is(introspections(notes), count, 'the next key\'s token was not evicted: still answered from the cache');
 });
 
+test.serial('a token of a revoked key is never cached again, even while an issuer still answers "active" for it (its key ring lags)', async (t) => {
+  const notes = await eventWorld(t);
+  // What the issuer answered for the token while its key was good.
+  let active: string | undefined;
+  notes.proxy.rewrite = (path, body) => {
+    if (path === '/introspect' && JSON.parse(body).active === true) active = body;
+    return undefined;
+  };
+  // A key of its own for the token: the receiver's token, signed by the first key, stays good (its refusal would
+  // empty the cache and hide what is tested here).
+  await notes.world.keys.rotate('now');
+  const token = await cachedToken(notes, t);
+  const pollsBefore = polls(notes);
+  if (!(await notes.world.keys.revoke(decodeJwt(token.access).header.kid as string))) throw new Error('key not revoked');
+  await until(() => polls(notes) > pollsBefore, 'the event to be processed');
+  // An instance that has not re-read its key ring yet (a revocation by the CLI reaches it within seconds): it
+  // still answers "active", after the event was applied. That answer must not be kept.
+  notes.proxy.rewrite = (path) => (path === '/introspect' ? active : undefined);
+  const before = introspections(notes);
+  t.is((await notes.notes('GET', token.access)).status, 200, 'the lagging issuer said active');
+  t.is((await notes.notes('GET', token.access)).status, 200);
+  t.is(introspections(notes) - before, 2, 'asked each time: not cached');
+  notes.proxy.rewrite = undefined;
+  t.is((await notes.notes('GET', token.access)).status, 401, 'refused once the issuer knows');
+});
+
 test.serial('the race: an introspection answer in flight when an event arrives is not cached', async (t) => {
   const notes = await eventWorld(t);
   const user = await notes.newUser();

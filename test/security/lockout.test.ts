@@ -119,3 +119,17 @@ test('without GATEHOUSE_TRUST_PROXY, X-Forwarded-For is ignored: the socket addr
   for (let i = 0; i < 5; i++) await login(w, 'carol', 'wrong-password', `10.3.0.${i}`);
   assertBlocked(t, await login(w, 'carol', 'carol-password-1', '10.3.1.1'), 'a forged header does not dodge the limit');
 });
+
+test('an attempt below the threshold blocks nobody, not even a concurrent attempt whose clock read was a second earlier', async (t) => {
+  const w = await world(t);
+  const ip = '198.51.100.9';
+  // Two first logins from one address at once: the second read its `now` (a second earlier) before it waited for
+  // the counters' row lock, which the first held while it counted its attempt.
+  const start = w.clock.now();
+  w.clock.set(start + 1);
+  const first = await w.deps.throttle.reserveLogin('carol', ip);
+  w.clock.set(start);
+  const second = await w.deps.throttle.reserveLogin('dave', ip);
+  t.true(first.ok);
+  t.true(second.ok, `refused: ${JSON.stringify(second)}`);
+});
