@@ -63,41 +63,44 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
   receiver?.start();
 
   /**
-   * Event mode: the cache answers only while the stream is current, and an answer is cached only when no event
-   * that arrived while it was asked for would have evicted it, and the trust did not change meanwhile: such an
-   * event may have ended this very token after the issuer answered, and caching the answer would keep it
-   * accepted until its exp.
+   * A token answered from memory, without a round trip: in event mode only while the stream is current, else from
+   * the TTL cache when there is one. Synchronous, so a cached request costs no promise.
    */
-  async function verifyWithEvents(token: string, receiver: EventReceiver, eventCache: EventTokenCache): Promise<VerifiedToken | undefined> {
-    const trusted = receiver.trusted();
-    if (trusted) {
-      const cached = eventCache.get(token, clock.now());
-      if (cached) return cached;
-    }
-    const epoch = receiver.epoch;
-    const { introspectionEndpoint } = await discover();
-    const answer = await introspect(http, introspectionEndpoint, settings, token);
-    const now = clock.now();
-    const verified = acceptToken(answer, { issuer: settings.issuer, audience: settings.audience, now });
-    const kid = unverifiedKeyId(token);
-    if (verified && trusted && receiver.mayCache(epoch, verified, kid)) eventCache.set(token, verified, kid, now);
-    return verified;
+  function fromCache(token: string): VerifiedToken | undefined {
+    // Far longer than any token an issuer hands out, and form-encoded it could outgrow what the issuer accepts
+    // (up to three bytes a character): never cached, refused by verify() without a round trip.
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    if (receiver && eventCache) return receiver.trusted() ? eventCache.get(token, clock.now()) : undefined;
+    return cache?.get(token, clock.now());
   }
 
-  async function verify(token: string): Promise<VerifiedToken | undefined> {
-    // Far longer than any token an issuer hands out, and form-encoded it could outgrow what the issuer accepts
-    // (up to three bytes a character): refused here, without a round trip.
-    if (token.length > MAX_TOKEN_LENGTH) return undefined;
-    if (receiver && eventCache) return verifyWithEvents(token, receiver, eventCache);
-    const cached = cache?.get(token, clock.now());
-    if (cached) return cached;
+  /**
+   * Asks the issuer (POST /introspect) and keeps an active answer. Event mode: an answer is cached only when no
+   * event that arrived while it was asked for would have evicted it, and the trust did not change meanwhile: such
+   * an event may have ended this very token after the issuer answered, and caching the answer would keep it
+   * accepted until its exp.
+   */
+  async function askIssuer(token: string): Promise<VerifiedToken | undefined> {
+    const trusted = receiver?.trusted() ?? false;
+    const epoch = receiver?.epoch ?? 0;
     const { introspectionEndpoint } = await discover();
     const answer = await introspect(http, introspectionEndpoint, settings, token);
     // The clock is read after the answer: a token that expired while the issuer was answering is refused.
     const now = clock.now();
     const verified = acceptToken(answer, { issuer: settings.issuer, audience: settings.audience, now });
-    if (verified) cache?.set(token, verified, now);
+    if (!verified) return undefined;
+    if (receiver && eventCache) {
+      const kid = unverifiedKeyId(token);
+      if (trusted && receiver.mayCache(epoch, verified, kid)) eventCache.set(token, verified, kid, now);
+    } else {
+      cache?.set(token, verified, now);
+    }
     return verified;
+  }
+
+  async function verify(token: string): Promise<VerifiedToken | undefined> {
+    if (token.length > MAX_TOKEN_LENGTH) return undefined;
+    return fromCache(token) ?? askIssuer(token);
   }
 
   function requireScopes(...scopes: string[]): Middleware<ResourceServerState> {
@@ -109,9 +112,9 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
       if (credentials.kind === 'none') return refuse(ctx, settings.realm, { kind: 'no_token' });
       if (credentials.kind === 'malformed') return refuse(ctx, settings.realm, { kind: 'invalid_request', description: credentials.description });
 
-      let verified: VerifiedToken | undefined;
+      let verified = fromCache(credentials.token);
       try {
-        verified = await verify(credentials.token);
+        verified ??= await verify(credentials.token);
       } catch (error) {
         // Never 401 here: the token may be perfectly good, and a 401 would send the user back to the login.
         if (error instanceof IssuerUnavailable) {
