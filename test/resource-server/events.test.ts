@@ -42,6 +42,22 @@ async function eventWorld(t: { teardown(fn: () => Promise<void>): void }, events
   return notes;
 }
 
+/** Another instance of the notes API in event mode, on the same issuer: a stream of its own. */
+async function secondApi(notes: NotesWorld, t: { teardown(fn: () => Promise<void>): void }) {
+  const api = await startExampleApi({
+    issuer: notes.issuer,
+    clientId: notesRs.id,
+    clientSecret: notesRs.secret,
+    audience: NOTES_API,
+    clock: notes.world.clock,
+    log: silentLogger,
+    timeoutMs: 20_000,
+    events: { clientId: notesEvents.id, clientSecret: notesEvents.secret, pollWaitSeconds: POLL_WAIT, retryDelayMs: 100 },
+  });
+  t.teardown(() => api.close());
+  return api;
+}
+
 /** A logged-in user whose token the API has accepted once and now answers from its cache. */
 async function cachedToken(notes: NotesWorld, t: { is(a: unknown, b: unknown, m?: string): void }) {
   const user = await notes.newUser();
@@ -133,17 +149,7 @@ test.serial('a revoked signing key evicts exactly the tokens it signed: one sign
   // The next key signs from now on. An API instance started now holds a stream token of the next key, so
   // revoking the old one cannot end its stream: whatever it refuses, it refuses because of the key-revoked event.
   await notes.world.keys.rotate('now');
-  const second = await startExampleApi({
-    issuer: notes.issuer,
-    clientId: notesRs.id,
-    clientSecret: notesRs.secret,
-    audience: NOTES_API,
-    clock: notes.world.clock,
-    log: silentLogger,
-    timeoutMs: 20_000,
-    events: { clientId: notesEvents.id, clientSecret: notesEvents.secret, pollWaitSeconds: POLL_WAIT, retryDelayMs: 100 },
-  });
-  t.teardown(() => second.close());
+  const second = await secondApi(notes, t);
   await until(() => second.resourceServer.eventStreamCurrent(), 'the second instance to be current');
   const fresh = await notes.login(await notes.newUser());
   t.not(decodeJwt(fresh.access).header.kid, oldKid);
@@ -234,17 +240,7 @@ test.serial('fail closed at start: until its verification event is back, a secon
   const notes = await eventWorld(t);
   const { access } = await cachedToken(notes, t);
   notes.proxy.rule = { path: '/ssf/verify', action: 'hold' };
-  const second = await startExampleApi({
-    issuer: notes.issuer,
-    clientId: notesRs.id,
-    clientSecret: notesRs.secret,
-    audience: NOTES_API,
-    clock: notes.world.clock,
-    log: silentLogger,
-    timeoutMs: 20_000,
-    events: { clientId: notesEvents.id, clientSecret: notesEvents.secret, pollWaitSeconds: POLL_WAIT, retryDelayMs: 100 },
-  });
-  t.teardown(() => second.close());
+  const second = await secondApi(notes, t);
   await notes.proxy.waitForHeld(1, 20_000);
   const before = introspections(notes);
   for (let i = 0; i < 3; i++) t.is((await send(`${second.url}/notes`, { headers: { authorization: `Bearer ${access}` } })).status, 200);
