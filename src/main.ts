@@ -16,6 +16,7 @@ import { KeySecretError } from './keys/encryption.js';
 import { Janitor } from './maintenance/janitor.js';
 import { PushWorker } from './ssf/push-worker.js';
 import type { KeyManager } from './keys/key-manager.js';
+import { RevocationFollower } from './keys/revocation-follower.js';
 import { systemClock } from './lib/clock.js';
 import { describeError } from './lib/log.js';
 import { createIssuerLogger, type IssuerLogger } from './observability/logger.js';
@@ -27,7 +28,7 @@ let log: IssuerLogger = createIssuerLogger();
 const SHUTDOWN_GRACE_MS = 10_000;
 
 /** What is open so far; a signal at any point closes exactly that. */
-const opened: { runtime?: Runtime; keys?: KeyManager; janitor?: Janitor; push?: PushWorker; server?: Server; metricsServer?: Server } = {};
+const opened: { runtime?: Runtime; keys?: KeyManager; revocations?: RevocationFollower; janitor?: Janitor; push?: PushWorker; server?: Server; metricsServer?: Server } = {};
 let stopping = false;
 
 function stop(signal: string): void {
@@ -41,7 +42,7 @@ function stop(signal: string): void {
   opened.keys?.stop();
   opened.metricsServer?.close();
   const closeDatabase = () =>
-    Promise.all([opened.janitor?.stop(), opened.push?.stop()])
+    Promise.all([opened.revocations?.stop(), opened.janitor?.stop(), opened.push?.stop()])
       .then(() => opened.runtime?.close())
       .then(() => process.exit(0), () => process.exit(1));
   if (!opened.server?.listening) {
@@ -99,6 +100,9 @@ async function serveRequests(config: Config, announce: boolean): Promise<void> {
     reportMetricsToPrimary(metrics.registry);
   }
   keys.start();
+  // A key revoked elsewhere is refused here as soon as its event commits, not at the ring's next refresh.
+  opened.revocations = new RevocationFollower(opened.runtime.store, () => keys.reload(), log);
+  opened.revocations.start();
   opened.janitor = new Janitor(opened.runtime.store, systemClock, log, { eventRetentionSeconds: config.eventRetentionSeconds, ssfInactivityTimeoutSeconds: config.ssfInactivityTimeoutSeconds });
   opened.janitor.start(config.janitorIntervalSeconds);
   // Push delivery of Shared Signals (RFC 8935): one worker per process; leases in the database keep instances apart.

@@ -32,6 +32,7 @@ export class KeyManager {
   private readonly publicKeys = new Map<string, KeyObject>();
   private timer: NodeJS.Timeout | undefined;
   private maintaining: Promise<void> | undefined;
+  private reloading: Promise<void> = Promise.resolve();
   private readonly reloadListeners: Array<(ring: KeyRing) => void> = [];
 
   constructor(
@@ -58,7 +59,15 @@ export class KeyManager {
    * Re-reads the table and rebuilds the ring. Every private key is decrypted when first seen, so a key sealed
    * under a secret that is no longer configured stops the start before anything is written.
    */
-  async reload(): Promise<void> {
+  reload(): Promise<void> {
+    // One after another: two reads of the table answered out of order must not put an older ring back (a revoked
+    // key good again until the next reload). The timer, a change here and a followed revocation may all ask.
+    const next = this.reloading.then(() => this.readRing());
+    this.reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  private async readRing(): Promise<void> {
     const records = await this.store.signingKeys.list();
     const verifiers = new Map<string, VerificationKey>();
     let signing: SigningKey | undefined;

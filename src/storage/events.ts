@@ -140,6 +140,13 @@ export class EventStore {
     return Number(row?.id ?? 0);
   }
 
+  /** Whether an event of `type` has an id in (afterId, upTo]. */
+  async anyOfType(type: EventType, afterId: number, upTo: number): Promise<boolean> {
+    if (upTo <= afterId) return false;
+    const row = await this.db('events').where('id', '>', afterId).where('id', '<=', upTo).where({ type }).first('id');
+    return row !== undefined;
+  }
+
   /** How many events have an id in (afterId, upTo]. */
   async countAfter(afterId: number, upTo: number): Promise<number> {
     if (upTo <= afterId) return 0;

@@ -31,7 +31,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { loadConfig } from '../../src/config.js';
-import { KEY_RING_REFRESH_SECONDS } from '../../src/keys/schedule.js';
 import { createLogger } from '../../src/lib/log.js';
 import { PasswordHasher } from '../../src/passwords/argon2.js';
 import { createResourceServer, type ResourceServer, type ResourceServerState } from '../../src/resource-server/index.js';
@@ -64,11 +63,10 @@ const POLL_MARGIN_SECONDS = 1;
  */
 const BOUND_MS = (POLL_WAIT_SECONDS + POLL_MARGIN_SECONDS + 1) * 1000;
 /**
- * A key revoked with the CLI (another process) reaches the issuer's own key ring within KEY_RING_REFRESH_SECONDS
- * (docs/keys.md); until then the issuer itself answers "active" for tokens the key signed. So for a key the
- * bound is the larger of the two.
+ * A key revoked with the CLI (another process) reaches the issuer's own key ring when its key-revoked event does
+ * (keys/revocation-follower.ts), so a key has the same bound; without that it was KEY_RING_REFRESH_SECONDS.
  */
-const KEY_BOUND_MS = Math.max(BOUND_MS, KEY_RING_REFRESH_SECONDS * 1000);
+const KEY_BOUND_MS = BOUND_MS;
 
 const API = 'https://api.randomized.test';
 const app = { id: 'app', secret: 'app-0123456789abcdef0123456789abcdef' } as const;

@@ -19,6 +19,7 @@ import type { KeyManager } from '../../src/keys/key-manager.js';
 import { ManualClock } from '../../src/lib/clock.js';
 import { createIssuerLogger } from '../../src/observability/logger.js';
 import { PushWorker } from '../../src/ssf/push-worker.js';
+import { RevocationFollower } from '../../src/keys/revocation-follower.js';
 import { PasswordHasher } from '../../src/passwords/argon2.js';
 import type { Database } from '../../src/storage/database.js';
 import type { Store } from '../../src/storage/store.js';
@@ -82,6 +83,8 @@ export async function startIssuer(
     limits?: Partial<ServerLimits>;
     /** Run the Shared Signals push worker (RFC 8935) as main.ts does; off unless a test pushes. */
     push?: boolean;
+    /** Re-read the key ring at each key-revoked event, as main.ts does; off unless a test follows revocations. */
+    followRevocations?: boolean;
   } = {},
 ): Promise<Issuer> {
   const dir = options.dir ?? tempDir();
@@ -113,6 +116,8 @@ export async function startIssuer(
   serve(server, app);
   const push = options.push ? new PushWorker({ issuer, store: runtime.store, keys, clock, log, metrics }, config.ssfPush) : undefined;
   push?.start();
+  const revocations = options.followRevocations ? new RevocationFollower(runtime.store, () => keys.reload(), log) : undefined;
+  revocations?.start();
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -140,6 +145,7 @@ export async function startIssuer(
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await push?.stop();
+      await revocations?.stop();
       await runtime.close();
       if (!options.database) await database.drop();
       if (!options.dir) rmSync(dir, { recursive: true, force: true });
